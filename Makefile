@@ -1,0 +1,90 @@
+# Vínculo — developer entry points. `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PY := .venv/bin/python
+UV := .venv/bin/uv
+VINCULO := .venv/bin/vinculo
+PORT ?= 8000
+HOST ?= 127.0.0.1
+PG_URL ?= postgres://postgres@127.0.0.1:5432/vinculo
+DEMO_CUSTOMERS ?= 3000
+PYTEST_WORKERS ?= 2
+
+.PHONY: help install assets migrate demo demo-data run worker test test-sqlite test-pg e2e lint format messages bench clean
+
+help:
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+.venv/bin/uv:
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+install: .venv/bin/uv ## create .venv and install the locked dependencies and front-end assets
+	$(UV) sync --frozen --quiet
+	$(MAKE) --no-print-directory assets
+
+assets: ## install front-end assets from the npm registry into vinculo/static/vendor
+	@if [ ! -f vinculo/static/vendor/.installed ] || [ frontend/package-lock.json -nt vinculo/static/vendor/.installed ]; then \
+	  cd frontend && npm ci --no-audit --no-fund --loglevel=error && cd .. && \
+	  mkdir -p vinculo/static/vendor && \
+	  cp frontend/node_modules/htmx.org/dist/htmx.min.js vinculo/static/vendor/ && \
+	  cp frontend/node_modules/@picocss/pico/css/pico.min.css vinculo/static/vendor/ && \
+	  touch vinculo/static/vendor/.installed; \
+	fi
+
+migrate: install ## apply database migrations (SQLite under var/ unless DATABASE_URL is set)
+	$(VINCULO) migrate --noinput
+
+demo-data: migrate ## load the demo dataset and logins (idempotent)
+	$(VINCULO) demo --customers $(DEMO_CUSTOMERS)
+
+demo: demo-data ## install, migrate, load demo data, start web app + worker, print URL and logins
+	@echo ""
+	@echo "  Vínculo is starting at http://$(HOST):$(PORT)/"
+	@$(VINCULO) demo --print-logins
+	@echo "  (Ctrl-C stops the web app and the worker)"
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(VINCULO) db_worker --queue-name default > var/worker.log 2>&1 & \
+	  .venv/bin/uvicorn vinculo.asgi:application --host $(HOST) --port $(PORT) --workers 1 --log-level warning
+
+run: install ## start only the web app (dev)
+	VINCULO_DEBUG=1 $(VINCULO) runserver $(HOST):$(PORT)
+
+worker: install ## start only the task worker
+	$(VINCULO) db_worker
+
+test: install ## the whole suite on SQLite, then on PostgreSQL
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-pg
+
+test-sqlite: install
+	@echo "=== test suite on SQLite ==="
+	env -u DATABASE_URL VINCULO_TASKS_BACKEND=immediate .venv/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+test-pg: install
+	@echo "=== test suite on PostgreSQL ==="
+	DATABASE_URL=$(PG_URL)_$$$$ VINCULO_TASKS_BACKEND=immediate .venv/bin/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
+
+e2e: install ## only the Playwright browser journeys
+	env -u DATABASE_URL VINCULO_TASKS_BACKEND=immediate .venv/bin/pytest -m e2e tests/e2e
+
+lint: install ## ruff, migrations check, import layering
+	.venv/bin/ruff check vinculo tests bench
+	.venv/bin/ruff format --check vinculo tests bench
+	$(VINCULO) makemigrations --check --dry-run
+	.venv/bin/lint-imports
+
+format: install
+	.venv/bin/ruff check --fix vinculo tests bench
+	.venv/bin/ruff format vinculo tests bench
+
+messages: install ## update the Spanish catalog, compile it, fail if a string lacks a translation
+	cd vinculo && ../$(VINCULO) makemessages -l es --no-obsolete --add-location=file -i "static/vendor/*"
+	cd vinculo && ../$(VINCULO) compilemessages -l es
+	$(PY) -m vinculo.core.i18n_check vinculo/locale/es/LC_MESSAGES/django.po
+
+bench: install ## seed once, then measure page latency, ETL and model figures
+	$(PY) bench/run.py
+
+clean:
+	rm -rf .venv var frontend/node_modules vinculo/static/vendor

@@ -1,0 +1,3 @@
+from vinculo.cli import main
+
+main()

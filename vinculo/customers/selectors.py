@@ -1,0 +1,138 @@
+"""Reads of customers, always filtered by what the user may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from vinculo.accounts.permissions import sees_all_customers
+from vinculo.core.errors import NotFound
+from vinculo.customers.models import CustomField, Customer
+
+
+def visibility_q(user) -> Q | None:
+    """The record-level rule, in one place: admin/marketer/analyst see all; a manager sees
+    customers of the teams they manage (by the customer's team or its owner's team) and their
+    own; reps and agents see what they own or their team owns. ``None`` means no restriction."""
+    if sees_all_customers(user):
+        return None
+    q = Q(owner_id=user.pk)
+    if user.team_id:
+        q |= Q(team_id=user.team_id)
+    managed = list(user.managed_teams.values_list("pk", flat=True))
+    if managed:
+        q |= Q(team_id__in=managed) | Q(owner__team_id__in=managed)
+    return q
+
+
+def visible_customers(user) -> QuerySet[Customer]:
+    """Customers ``user`` may see; merged-away records are never listed."""
+    qs = Customer.objects.filter(merged_into__isnull=True)
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return qs.none()
+    q = visibility_q(user)
+    return qs if q is None else qs.filter(q)
+
+
+def customer_for_user(*, user, pk) -> Customer:
+    """One customer the user may see, or NotFound (hidden and missing look alike)."""
+    try:
+        return visible_customers(user).select_related("owner", "team", "organization").get(pk=pk)
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Customer not found.")) from None
+
+
+SORTABLE = {
+    "name": "name",
+    "-name": "-name",
+    "created": "created_at",
+    "-created": "-created_at",
+    "last_contact": "last_contact_at",
+    "-last_contact": "-last_contact_at",
+    "stage": "stage",
+    "-stage": "-stage",
+    "city": "city",
+    "-city": "-city",
+}
+
+
+@dataclass
+class CustomerFilters:
+    """What a list, an export or the API can filter on. Empty values mean "any"."""
+
+    q: str = ""
+    kind: str = ""
+    stage: str = ""
+    owner_id: int | None = None
+    team_id: int | None = None
+    tag: str = ""
+    city: str = ""
+    country: str = ""
+    source: str = ""
+    organization_id: int | None = None
+    # {custom field key: value}; for multi_choice fields the value must be one of the list.
+    attributes: dict[str, str] = field(default_factory=dict)
+    sort: str = "name"
+
+
+def filter_customers(qs: QuerySet[Customer], f: CustomerFilters) -> QuerySet[Customer]:
+    if f.q:
+        qs = search_filter(qs, f.q)
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.stage:
+        qs = qs.filter(stage=f.stage)
+    if f.owner_id:
+        qs = qs.filter(owner_id=f.owner_id)
+    if f.team_id:
+        qs = qs.filter(team_id=f.team_id)
+    if f.tag:
+        qs = qs.filter(tags__name=f.tag)
+    if f.city:
+        qs = qs.filter(city__iexact=f.city)
+    if f.country:
+        qs = qs.filter(country=f.country.upper())
+    if f.source:
+        qs = qs.filter(source=f.source)
+    if f.organization_id:
+        qs = qs.filter(organization_id=f.organization_id)
+    if f.attributes:
+        defs = {
+            cf.key: cf for cf in CustomField.objects.filter(key__in=list(f.attributes), active=True)
+        }
+        for key, value in f.attributes.items():
+            cf = defs.get(key)
+            if cf is None or value in ("", None):
+                continue
+            if cf.type == CustomField.Type.MULTI_CHOICE:
+                qs = (
+                    qs.filter(**{f"attributes__{key}__contains": [value]})
+                    if _json_contains()
+                    else qs.filter(**{f"attributes__{key}__icontains": f'"{value}"'})
+                )
+            elif cf.type == CustomField.Type.BOOLEAN:
+                qs = qs.filter(**{f"attributes__{key}": str(value).lower() in {"1", "true", "yes"}})
+            elif cf.type == CustomField.Type.NUMBER:
+                try:
+                    qs = qs.filter(**{f"attributes__{key}": float(value)})
+                except ValueError:
+                    qs = qs.none()
+            else:
+                qs = qs.filter(**{f"attributes__{key}": value})
+    return qs.order_by(SORTABLE.get(f.sort, "name"), "pk")
+
+
+def _json_contains() -> bool:
+    from django.db import connection
+
+    return connection.features.supports_json_field_contains
+
+
+def search_filter(qs: QuerySet[Customer], text: str) -> QuerySet[Customer]:
+    """Match name, email, phone, company or external id. Replaced by the full-text index
+    (customers.search) where available; this is the portable fallback."""
+    from vinculo.customers import search
+
+    return search.apply(qs, text)

@@ -1,0 +1,1 @@
+// Vínculo UI helpers (keyboard shortcuts live here).

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from vinculo.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("vinculo.accounts.urls")),
+    path("customers/", include("vinculo.customers.urls")),
+    path("", include("vinculo.interactions.urls")),
+    path("api/v1/", include("vinculo.api_urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,169 @@
+"""Customer search: accents, email prefix, phone formats, company words, external id,
+visibility in the header endpoint, and index sync after rename/delete (SQLite FTS5 and
+PostgreSQL trigram)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from vinculo.customers import search, services
+from vinculo.customers.models import Customer
+from vinculo.customers.selectors import CustomerFilters, filter_customers, visible_customers
+
+pytestmark = pytest.mark.django_db
+
+
+def names(qs) -> set[str]:
+    return {c.name for c in qs}
+
+
+def found(text: str) -> set[str]:
+    return names(search.apply(Customer.objects.all(), text))
+
+
+@pytest.fixture
+def jose(rep):
+    return services.create_customer(
+        actor=rep,
+        first_name="José",
+        last_name="Núñez García",
+        emails=["jose.nunez@correo.es"],
+        phones=["+34 612 34 56 78"],
+        external_id="ERP-4711",
+        owner_id=rep.pk,
+    )
+
+
+@pytest.fixture
+def acme(rep):
+    org = services.create_customer(actor=rep, kind="organization", name="Logística Ibérica SL")
+    services.create_customer(
+        actor=rep, first_name="Marta", last_name="Ruiz", organization_id=org.pk, owner_id=rep.pk
+    )
+    return org
+
+
+def test_search_uses_the_database_index():
+    assert search.backend() in {"fts5", "trigram"}
+
+
+def test_name_without_accents_finds_accented_customer(jose):
+    assert found("jose") == {"José Núñez García"}
+    assert found("NUNEZ gar") == {"José Núñez García"}
+    assert found("josé") == {"José Núñez García"}
+
+
+def test_every_word_must_match(jose):
+    assert found("jose lopez") == set()
+
+
+def test_email_prefix(jose):
+    assert found("jose.nunez@corr") == {"José Núñez García"}
+    assert found("jose.nunez@correo.es") == {"José Núñez García"}
+
+
+@pytest.mark.parametrize(
+    "text", ["+34 612 34 56 78", "612345678", "612-345", "(34) 6123", "+34612"]
+)
+def test_phone_in_different_formats(jose, text):
+    assert found(text) == {"José Núñez García"}
+
+
+def test_company_word_finds_the_organization_and_its_members(acme):
+    assert found("iberica") == {"Logística Ibérica SL", "Marta Ruiz"}
+    assert found("logist") == {"Logística Ibérica SL", "Marta Ruiz"}
+
+
+def test_external_id(jose):
+    assert found("ERP-4711") == {"José Núñez García"}
+
+
+def test_punctuation_only_finds_nothing(jose):
+    assert found('"*()') == set()
+
+
+def test_index_follows_rename_and_delete(jose, rep):
+    services.update_customer(
+        actor=rep, customer_id=jose.pk, expected_version=None, first_name="Pepe"
+    )
+    assert found("pepe") == {"Pepe Núñez García"}
+    services.delete_customer(actor=rep, customer_id=jose.pk)
+    assert found("pepe") == set()
+    assert found("nunez") == set()
+
+
+def test_index_follows_new_primary_email(jose, rep):
+    services.add_email(actor=rep, customer_id=jose.pk, email="pj@ejemplo.com", is_primary=True)
+    assert found("pj@ejemplo") == {"José Núñez García"}
+
+
+def test_list_filter_keeps_visibility(jose, rep_b):
+    assert list(filter_customers(visible_customers(rep_b), CustomerFilters(q="jose"))) == []
+
+
+def test_quick_search_puts_name_prefix_first(rep):
+    services.create_customer(
+        actor=rep, first_name="Ana", last_name="Marín", emails=["zz@ex.com"], owner_id=rep.pk
+    )
+    services.create_customer(
+        actor=rep, first_name="Carla", last_name="Marín", emails=["marin.c@ex.com"], owner_id=rep.pk
+    )
+    services.create_customer(
+        actor=rep, first_name="Marina", last_name="Sol", emails=["ms@ex.com"], owner_id=rep.pk
+    )
+    result = [c.name for c in search.quick(Customer.objects.all(), "mari")]
+    assert result[0] == "Marina Sol"
+    assert set(result) == {"Marina Sol", "Ana Marín", "Carla Marín"}
+
+
+def test_quick_search_is_capped(rep):
+    for i in range(12):
+        services.create_customer(actor=rep, first_name=f"Lucía{i}", last_name="Vega")
+    assert len(search.quick(Customer.objects.all(), "vega", limit=8)) == 8
+
+
+def test_header_endpoint_lists_visible_matches_with_links(client_for, rep, jose):
+    response = client_for(rep).get(
+        reverse("customer_quick_search"), {"q": "jose"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'role="option"' in html
+    assert "José Núñez García" in html
+    assert reverse("customer_detail", args=[jose.pk]) in html
+    assert "<html" not in html  # a partial for HTMX
+
+
+def test_header_endpoint_hides_other_teams_customers(client_for, rep_b, jose):
+    response = client_for(rep_b).get(
+        reverse("customer_quick_search"), {"q": "jose"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert "José" not in response.content.decode()
+    assert 'role="option"' not in response.content.decode()
+
+
+def test_header_endpoint_without_js_renders_a_page(client_for, rep, jose):
+    response = client_for(rep).get(reverse("customer_quick_search"), {"q": "612 345"})
+    assert response.status_code == 200
+    assert "José Núñez García" in response.content.decode()
+    assert "<html" in response.content.decode()
+
+
+def test_header_endpoint_requires_login(client, jose):
+    response = client.get(reverse("customer_quick_search"), {"q": "jose"})
+    assert response.status_code == 302
+
+
+def test_header_endpoint_query_count_does_not_grow(
+    client_for, admin, django_assert_max_num_queries
+):
+    for i in range(30):
+        Customer.objects.create(name=f"Bulk Person {i}", email=f"bulk{i}@ex.com")
+    c = client_for(admin)
+    with django_assert_max_num_queries(6):
+        response = c.get(
+            reverse("customer_quick_search"), {"q": "bulk"}, headers={"HX-Request": "true"}
+        )
+    assert response.content.decode().count('role="option"') == 8

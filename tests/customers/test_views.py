@@ -348,7 +348,9 @@ def test_add_address_and_channels_need_edit_permission(analyst, rep, client_for)
 
 
 @pytest.mark.parametrize("n", [3, 30])
-def test_list_query_count_does_not_grow_with_rows(n, rep, client_for, django_assert_max_num_queries):
+def test_list_query_count_does_not_grow_with_rows(
+    n, rep, client_for, django_assert_max_num_queries
+):
     Customer.objects.bulk_create(
         Customer(name=f"C{i}", owner=rep, team=rep.team, city="Madrid") for i in range(n)
     )

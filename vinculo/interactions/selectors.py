@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from vinculo.accounts.models import Role
 from vinculo.accounts.permissions import sees_all_customers
 from vinculo.core.errors import NotFound
 from vinculo.customers.selectors import visibility_q
@@ -65,7 +68,11 @@ def visible_tasks(user) -> QuerySet[Task]:
     if sees_all_customers(user):
         return qs
     cq = _prefix_q(visibility_q(user), "customer")
-    return qs.filter(Q(assignee_id=user.pk) | cq)
+    q = Q(assignee_id=user.pk) | cq
+    # A manager also sees the tasks of the people in the teams they manage.
+    if user.role == Role.SALES_MANAGER:
+        q |= Q(assignee__team__manager_id=user.pk)
+    return qs.filter(q)
 
 
 def task_for_user(*, user, pk) -> Task:
@@ -90,3 +97,131 @@ def my_day(*, user, today: dt.date | None = None) -> dict[str, QuerySet[Task]]:
 
 def open_task_count(*, customer_id: int) -> int:
     return Task.objects.filter(customer_id=customer_id, done_at__isnull=True).count()
+
+
+# --- Timeline pages (keyset pagination) --------------------------------------------------------
+
+TIMELINE_PAGE_SIZE = 20
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    items: list[Interaction]
+    # Opaque position of the last item; None when there is nothing older.
+    next_cursor: str | None
+
+
+def encode_cursor(interaction: Interaction) -> str:
+    """ "<microseconds since epoch>_<id>": exact (no float rounding) and URL-safe."""
+    micros = (interaction.occurred_at - _EPOCH) // dt.timedelta(microseconds=1)
+    return f"{micros}_{interaction.pk}"
+
+
+def decode_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
+    """The (occurred_at, id) a cursor points at, or None for a missing/garbled cursor."""
+    if not cursor:
+        return None
+    try:
+        micros, pk = cursor.split("_", 1)
+        return _EPOCH + dt.timedelta(microseconds=int(micros)), int(pk)
+    except (ValueError, OverflowError):
+        return None
+
+
+def timeline_page(
+    *,
+    customer_id: int,
+    kinds: list[str] | None = None,
+    channels: list[str] | None = None,
+    cursor: str | None = None,
+    limit: int = TIMELINE_PAGE_SIZE,
+) -> TimelinePage:
+    """One page of the customer's timeline, newest first, starting after ``cursor``.
+
+    Keyset pagination on (occurred_at, id): each page is an index range scan on
+    ``interaction_timeline``, so page 1000 costs what page 1 costs, and rows logged while the
+    user reads never shift items between pages (no duplicates, no gaps). The caller has
+    already checked that the customer is visible."""
+    qs = customer_timeline(customer_id=customer_id, kinds=kinds, channels=channels)
+    position = decode_cursor(cursor)
+    if position is not None:
+        ts, pk = position
+        # "occurred_at <= ts" bounds the index scan; the OR breaks ties on id.
+        qs = qs.filter(Q(occurred_at__lte=ts) & (Q(occurred_at__lt=ts) | Q(id__lt=pk)))
+    qs = qs.prefetch_related(
+        Prefetch("follow_ups", queryset=Task.objects.select_related("assignee").order_by("id"))
+    )
+    rows = list(qs[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return TimelinePage(items=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None)
+
+
+def interactions_logged_today(
+    *, user, today: dt.date | None = None, limit: int = 20
+) -> list[Interaction]:
+    """What ``user`` logged since local midnight (newest first), on customers still visible."""
+    today = today or timezone.localdate()
+    start = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+    return list(
+        visible_interactions(user)
+        .filter(user_id=user.pk, occurred_at__gte=start)
+        .select_related("customer")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+
+
+# --- Task list --------------------------------------------------------------------------------
+
+
+@dataclass
+class TaskFilters:
+    """Filters of the task list. ``assignee`` is "me", "all" or a user id (managers only)."""
+
+    status: str = "open"  # open | done | all
+    due_from: dt.date | None = None
+    due_to: dt.date | None = None
+    assignee: str = "me"
+
+
+def manages_people(user) -> bool:
+    return bool(getattr(user, "is_admin_role", False) or user.role == Role.SALES_MANAGER)
+
+
+def assignee_choices(user) -> list:
+    """Users whose tasks ``user`` may list: everyone for admins, the members of the teams a
+    manager manages (and the manager), else only the user."""
+    User = get_user_model()
+    if getattr(user, "is_admin_role", False):
+        return list(User.objects.filter(is_active=True).order_by("username"))
+    if user.role == Role.SALES_MANAGER:
+        return list(
+            User.objects.filter(Q(team__manager=user) | Q(pk=user.pk), is_active=True)
+            .distinct()
+            .order_by("username")
+        )
+    return [user]
+
+
+def filter_tasks(*, user, filters: TaskFilters) -> QuerySet[Task]:
+    """Tasks for the list page, visibility applied. Non-managers only ever see their own."""
+    qs = visible_tasks(user).select_related("customer", "assignee")
+    if not manages_people(user) or filters.assignee in ("", "me"):
+        qs = qs.filter(assignee_id=user.pk)
+    elif filters.assignee != "all":
+        try:
+            qs = qs.filter(assignee_id=int(filters.assignee))
+        except (TypeError, ValueError):
+            qs = qs.filter(assignee_id=user.pk)
+    if filters.status == "open":
+        qs = qs.filter(done_at__isnull=True).order_by("due_date", "-priority", "id")
+    elif filters.status == "done":
+        qs = qs.filter(done_at__isnull=False).order_by("-done_at", "-id")
+    else:
+        qs = qs.order_by("done_at", "due_date", "-priority", "id")
+    if filters.due_from:
+        qs = qs.filter(due_date__gte=filters.due_from)
+    if filters.due_to:
+        qs = qs.filter(due_date__lte=filters.due_to)
+    return qs

@@ -173,8 +173,15 @@ def update_task(*, actor, task_id: int, expected_version: int | None, **changes:
     before = audit.snapshot(task, fields)
     for k, v in changes.items():
         setattr(task, k, v.strip() if isinstance(v, str) else v)
+    errors: dict[str, list[str]] = {}
     if not task.title:
-        raise ValidationError.for_field("title", _("Enter what needs to be done."))
+        errors["title"] = [_("Enter what needs to be done.")]
+    if not isinstance(task.due_date, dt.date):
+        errors["due_date"] = [_("Enter a due date.")]
+    if task.priority not in Task.Priority.values:
+        errors["priority"] = [_("Choose a priority.")]
+    if errors:
+        raise ValidationError(_("Please correct the errors below."), field_errors=errors)
     task.version += 1
     task.save()
     audit.record(

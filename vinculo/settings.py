@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "vinculo.accounts",
     "vinculo.customers",
     "vinculo.interactions",
+    "vinculo.sales",
     "vinculo.devdata",
 ]
 

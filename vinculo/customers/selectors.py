@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.permissions import sees_all_customers
 from vinculo.core.errors import NotFound
-from vinculo.customers.models import CustomField, Customer
+from vinculo.customers.models import Customer, CustomField
 
 
 def visibility_q(user) -> Q | None:

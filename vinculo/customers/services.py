@@ -16,10 +16,10 @@ from vinculo.core.errors import Conflict, ValidationError
 from vinculo.core.normalize import normalize_email, normalize_phone
 from vinculo.customers.models import (
     Address,
-    CustomField,
     Customer,
     CustomerEmail,
     CustomerPhone,
+    CustomField,
     Tag,
 )
 

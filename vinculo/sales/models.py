@@ -1,0 +1,381 @@
+"""Sales: the catalog (categories, products, variants, options, bundles), price lists,
+promotions and orders. Leads, pipelines and quotes join in later steps of issue #3."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from vinculo.core.models import TimeStampedModel, VersionedModel
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class Category(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    # "Electronics/Phones/Smartphones": kept by the service, for roll-ups and subtree queries.
+    path = models.CharField(max_length=500, db_index=True, editable=False)
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="category_unique_in_parent")
+        ]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.path or self.name
+
+
+class Product(VersionedModel):
+    class Kind(models.TextChoices):
+        SIMPLE = "simple", _("Simple product")
+        TEMPLATE = "template", _("Product with variants")
+        VARIANT = "variant", _("Variant")
+        CONFIGURABLE = "configurable", _("Configurable product")
+        BUNDLE = "bundle", _("Bundle / kit")
+
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.SIMPLE)
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="products",
+    )
+    # Variants point at their template; their attribute values are in ``variant_values``.
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("variant of"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="variants",
+    )
+    variant_values = models.JSONField(_("variant attributes"), default=dict, blank=True)
+    price = models.DecimalField(_("price"), **MONEY, validators=[MinValueValidator(ZERO)])
+    cost = models.DecimalField(
+        _("cost"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    tax_rate = models.DecimalField(
+        _("tax rate (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("21.00"),
+        validators=[MinValueValidator(ZERO)],
+    )
+    stock_on_hand = models.IntegerField(_("stock on hand"), default=0)
+    stock_reserved = models.IntegerField(_("stock reserved"), default=0)
+    track_stock = models.BooleanField(_("track stock"), default=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name", "sku"]
+        indexes = [models.Index(fields=["category", "active"]), models.Index(fields=["parent"])]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+    @property
+    def is_sellable(self) -> bool:
+        return self.active and self.kind != self.Kind.TEMPLATE
+
+
+class ProductAttribute(models.Model):
+    """An axis of variation of a template product: size = [S, M, L]."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="attributes")
+    name = models.CharField(_("name"), max_length=60)
+    values = models.JSONField(_("values"), default=list)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "name"], name="product_attribute_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {', '.join(self.values)}"
+
+
+class ProductOption(models.Model):
+    """An option of a configurable product with a price delta and compatibility rules."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="options")
+    group = models.CharField(_("group"), max_length=60, blank=True)
+    code = models.CharField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=100)
+    price_delta = models.DecimalField(_("price change"), **MONEY, default=ZERO)
+    # Within a group marked exclusive, at most one option may be chosen.
+    exclusive_group = models.BooleanField(_("one per group"), default=True)
+    required_group = models.BooleanField(_("group is required"), default=False)
+    requires = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="required_by",
+        verbose_name=_("requires"),
+    )
+    excludes = models.ManyToManyField(
+        "self",
+        symmetrical=True,
+        blank=True,
+        verbose_name=_("excludes"),
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["group", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "code"], name="option_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.name}" if self.group else self.name
+
+
+class BundleItem(models.Model):
+    bundle = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="bundle_items")
+    component = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="in_bundles")
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bundle", "component"], name="bundle_component_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.component_id}"
+
+
+class PriceList(TimeStampedModel):
+    """Prices for a segment (customer tag), a channel, a currency and a date range. The
+    highest-priority list that applies wins; quantity breaks inside a list."""
+
+    name = models.CharField(_("name"), max_length=100)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    channel = models.CharField(_("channel"), max_length=10, blank=True)  # blank = any
+    customer_tag = models.ForeignKey(
+        "customers.Tag",
+        verbose_name=_("customer segment (tag)"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateTimeField(_("valid to"), null=True, blank=True)
+    priority = models.IntegerField(_("priority"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["-priority", "name"]
+        verbose_name = _("price list")
+        verbose_name_plural = _("price lists")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PriceListItem(models.Model):
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_items")
+    min_quantity = models.PositiveIntegerField(_("from quantity"), default=1)
+    price = models.DecimalField(_("unit price"), **MONEY, validators=[MinValueValidator(ZERO)])
+
+    class Meta:
+        ordering = ["product", "min_quantity"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["price_list", "product", "min_quantity"], name="price_break_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} ≥{self.min_quantity}: {self.price}"
+
+
+class Promotion(TimeStampedModel):
+    class Kind(models.TextChoices):
+        PERCENT = "percent", _("Percentage off")
+        AMOUNT = "amount", _("Amount off")
+        BUY_X_GET_Y = "buy_x_get_y", _("Buy X get Y free")
+        FREE_SHIPPING = "free_shipping", _("Free shipping")
+
+    name = models.CharField(_("name"), max_length=100)
+    # A coupon when set (the customer types it); automatic when blank.
+    code = models.CharField(_("coupon code"), max_length=40, null=True, blank=True, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    value = models.DecimalField(_("value"), **MONEY, default=ZERO)  # percent or amount
+    buy_quantity = models.PositiveIntegerField(_("buy"), default=0)
+    get_quantity = models.PositiveIntegerField(_("get free"), default=0)
+    min_amount = models.DecimalField(_("minimum amount"), **MONEY, null=True, blank=True)
+    products = models.ManyToManyField(Product, blank=True, related_name="promotions")
+    categories = models.ManyToManyField(Category, blank=True, related_name="promotions")
+    customer_tag = models.ForeignKey(
+        "customers.Tag",
+        verbose_name=_("customer segment (tag)"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    first_order_only = models.BooleanField(_("first order only"), default=False)
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateTimeField(_("valid to"), null=True, blank=True)
+    max_uses_total = models.PositiveIntegerField(_("uses in total"), null=True, blank=True)
+    max_uses_per_customer = models.PositiveIntegerField(
+        _("uses per customer"), null=True, blank=True
+    )
+    stackable = models.BooleanField(_("combines with other promotions"), default=True)
+    priority = models.IntegerField(_("priority"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["-priority", "id"]
+        verbose_name = _("promotion")
+        verbose_name_plural = _("promotions")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Order(VersionedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        CONFIRMED = "confirmed", _("Confirmed")
+        PAID = "paid", _("Paid")
+        SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
+        RETURNED = "returned", _("Returned")
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web")
+        PHONE = "phone", _("Phone")
+        STORE = "store", _("Store")
+        REP = "rep", _("Sales rep")
+        PORTAL = "portal", _("Portal")
+
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    subtotal = models.DecimalField(_("subtotal"), **MONEY, default=ZERO)
+    discount_total = models.DecimalField(_("discounts"), **MONEY, default=ZERO)
+    tax_total = models.DecimalField(_("taxes"), **MONEY, default=ZERO)
+    shipping = models.DecimalField(_("shipping"), **MONEY, default=ZERO)
+    total = models.DecimalField(_("total"), **MONEY, default=ZERO)
+    coupon_codes = models.JSONField(default=list, blank=True)
+    pricing = models.JSONField(default=dict, blank=True)  # the pricing result, for explanation
+    external_reference = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    ordered_at = models.DateTimeField(_("ordered at"), null=True, blank=True, db_index=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-ordered_at", "-id"]
+        indexes = [models.Index(fields=["customer", "status", "-ordered_at"])]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    # Component lines of a bundle point at the bundle's line.
+    bundle_line = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="components"
+    )
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    options = models.JSONField(default=list, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    unit_cost = models.DecimalField(**MONEY, default=ZERO)
+    discount = models.DecimalField(**MONEY, default=ZERO)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=ZERO)
+    tax = models.DecimalField(**MONEY, default=ZERO)
+    total = models.DecimalField(**MONEY, default=ZERO)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
+
+
+class OrderStatusChange(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_history")
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
+
+class PromotionRedemption(models.Model):
+    promotion = models.ForeignKey(Promotion, on_delete=models.PROTECT, related_name="redemptions")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="redemptions")
+    amount = models.DecimalField(**MONEY, default=ZERO)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["promotion", "order"], name="redemption_once_per_order")
+        ]
+        indexes = [models.Index(fields=["promotion", "customer"])]
+
+    def __str__(self) -> str:
+        return f"{self.promotion_id} on {self.order_id}"

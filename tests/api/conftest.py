@@ -41,6 +41,12 @@ class ApiClient:
         return self._call("delete", path)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Every test makes several users; PBKDF2 would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def api_for(db):
     """api_for(user) -> an ApiClient sending a fresh token of ``user``."""

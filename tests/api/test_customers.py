@@ -216,9 +216,7 @@ def test_limit_is_capped(api_for, admin):
     assert api_for(admin).get("customers", limit=201).status_code == 422
 
 
-def test_list_query_count_does_not_grow_with_rows(
-    api_for, rep, django_assert_max_num_queries
-):
+def test_list_query_count_does_not_grow_with_rows(api_for, rep, django_assert_max_num_queries):
     api = api_for(rep)
     for i in range(3):
         c = CustomerFactory(owner=rep, team=rep.team, name=f"A{i}")

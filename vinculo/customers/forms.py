@@ -63,7 +63,11 @@ def attribute_initial(cf: CustomField, value: Any) -> Any:
 
 
 def attribute_to_service(value: Any) -> Any:
-    """Form value -> what customers.services.validate_attributes accepts."""
+    """Form value -> what customers.services.validate_attributes accepts. An unticked
+    checkbox cannot tell "no" from "not asked", so it clears the value instead of storing
+    False on every customer saved through the form."""
+    if value is False:
+        return None
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -329,3 +329,25 @@ def test_command_hands_over_and_deactivates(rep, rep2, capsys):
     assert Customer.objects.get().owner == rep2
     call_command("handover", "rep", "rep2")
     assert "Nothing to hand over" in capsys.readouterr().out
+
+
+def test_summary_reads_big_id_lists_inside_the_database(client_for, admin, rep, rep2, monkeypatch):
+    # Past INLINE_IDS_MAX the pages read the ids from the audit payload (and its continuation
+    # rows) in SQL instead of sending them as parameters.
+    monkeypatch.setattr(ho, "INLINE_IDS_MAX", 1)
+    monkeypatch.setattr(ho, "AUDIT_IDS_PER_ROW", 2)
+    customers = [CustomerFactory(owner=rep, team=rep.team) for _ in range(5)]
+    for c in customers:
+        _task(rep, c)
+        _interaction(c, f"Hello {c.name}")
+    stay = CustomerFactory(owner=rep2, team=rep2.team)
+    _interaction(stay, "Not moved")
+    result = ho.handover(actor=admin, from_user_id=rep.pk, to_user_id=rep2.pk)
+    entry = AuditEntry.objects.get(pk=result.audit_id)
+
+    got = ho.received_customers(user=rep2, entry=entry)
+    assert sorted(c.pk for c in got) == sorted(c.pk for c in customers)
+    assert all(c.open_tasks == 1 for c in got)
+    assert ho.received_open_tasks(user=rep2, entry=entry).count() == 5
+    subjects = {i.subject for i in ho.last_contacts(user=rep2, entry=entry)}
+    assert "Not moved" not in subjects and len(subjects) == 5

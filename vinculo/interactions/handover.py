@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -338,6 +339,39 @@ def handover_ids(entry: AuditEntry, kind: str) -> list[int]:
     return ids
 
 
+# Above this many ids the pages do not send the list as query parameters (SQLite allows
+# ~32k, PostgreSQL 65k) but read it from the audit payload inside the database.
+INLINE_IDS_MAX = 1000
+
+
+def _ids_in(entry: AuditEntry, kind: str, lookup: str) -> Q:
+    """``Q(<lookup>__in=<the ids the handover moved of this kind>)``."""
+    from django.db import connection
+
+    n = entry.payload.get("counts", {}).get(kind, 0)
+    vendor = connection.vendor
+    if n <= INLINE_IDS_MAX or vendor not in {"postgresql", "sqlite"} or not kind.isidentifier():
+        return Q(**{f"{lookup}__in": handover_ids(entry, kind)})
+    table = connection.ops.quote_name(AuditEntry._meta.db_table)
+    if vendor == "postgresql":
+        sql = (
+            f"SELECT (jsonb_array_elements_text(a.payload -> 'ids' -> %s))::bigint FROM {table} a"
+            " WHERE a.id = %s UNION ALL"
+            f" SELECT (jsonb_array_elements_text(a.payload -> 'ids'))::bigint FROM {table} a"
+            " WHERE a.object_type = %s AND a.object_id = %s AND a.payload ->> 'kind' = %s"
+        )
+    else:
+        sql = (
+            f"SELECT j.value FROM {table} a, json_each(a.payload, '$.ids.' || %s) j"
+            " WHERE a.id = %s UNION ALL"
+            f" SELECT j.value FROM {table} a, json_each(a.payload, '$.ids') j"
+            " WHERE a.object_type = %s AND a.object_id = %s"
+            " AND json_extract(a.payload, '$.kind') = %s"
+        )
+    params = (kind, entry.pk, PART_OBJECT_TYPE, entry.pk, kind)
+    return Q(**{f"{lookup}__in": RawSQL(sql, params)})
+
+
 SUMMARY_SORTS = {
     "last_contact": "last_contact_at",
     "-last_contact": "-last_contact_at",
@@ -362,7 +396,7 @@ def received_customers(*, user, entry: AuditEntry, sort: str = "-last_contact") 
     order_expr = nulls.desc(nulls_last=True) if order.startswith("-") else nulls.asc()
     return (
         visible_customers(user)
-        .filter(pk__in=handover_ids(entry, "customers"))
+        .filter(_ids_in(entry, "customers", "pk"))
         .annotate(
             open_tasks=Coalesce(Subquery(open_tasks, output_field=IntegerField()), Value(0)),
             last_subject=Subquery(latest.values("subject")[:1]),
@@ -377,7 +411,7 @@ def received_open_tasks(*, user, entry: AuditEntry) -> QuerySet[Task]:
     """The tasks a handover moved that are still open, by due date."""
     return (
         visible_tasks(user)
-        .filter(pk__in=handover_ids(entry, "tasks"), done_at__isnull=True)
+        .filter(_ids_in(entry, "tasks", "pk"), done_at__isnull=True)
         .select_related("customer", "assignee")
         .order_by("due_date", "-priority", "pk")
     )
@@ -387,7 +421,7 @@ def last_contacts(*, user, entry: AuditEntry, limit: int = 20) -> QuerySet[Inter
     """The most recent interactions on the customers a handover moved."""
     return (
         visible_interactions(user)
-        .filter(customer_id__in=handover_ids(entry, "customers"))
+        .filter(_ids_in(entry, "customers", "customer_id"))
         .select_related("customer", "user")
         .order_by("-occurred_at", "-id")[:limit]
     )

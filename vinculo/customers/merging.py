@@ -17,6 +17,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from vinculo.core import audit
 from vinculo.core.errors import Conflict, NotFound, ValidationError
@@ -92,9 +93,13 @@ class FkRelation:
     def key(self) -> str:
         return f"{self.model._meta.label_lower}.{self.field.name}"
 
-    @property
-    def label(self) -> str:
-        return str(self.model._meta.verbose_name_plural)
+    def label(self, n: int) -> str:
+        if self.model is Customer:
+            if self.field.name == "organization":
+                return ngettext("organization member", "organization members", n)
+            return ngettext("record merged earlier", "records merged earlier", n)
+        opts = self.model._meta
+        return str(opts.verbose_name if n == 1 else opts.verbose_name_plural)
 
 
 @dataclass
@@ -102,7 +107,11 @@ class M2mRelation:
     through: type[models.Model]
     source: str  # through FK attname pointing at the customer
     target: str  # through FK attname pointing at the other side
-    label: str
+    other: type[models.Model]  # the model on the other side (Tag...)
+
+    def label(self, n: int) -> str:
+        opts = self.other._meta
+        return str(opts.verbose_name if n == 1 else opts.verbose_name_plural)
 
     @property
     def key(self) -> str:
@@ -134,11 +143,11 @@ def m2m_relations() -> list[M2mRelation]:
             continue  # a custom through model is an FK relation, handled there
         if f.model is Customer:  # forward: tags
             source, target = f.m2m_column_name(), f.m2m_reverse_name()
-            label = str(f.verbose_name)
+            other = f.related_model
         else:  # reverse from another model
             source, target = f.m2m_reverse_name(), f.m2m_column_name()
-            label = str(f.model._meta.verbose_name_plural)
-        out.append(M2mRelation(through=through, source=source, target=target, label=label))
+            other = f.model
+        out.append(M2mRelation(through=through, source=source, target=target, other=other))
     return out
 
 
@@ -200,14 +209,14 @@ def plan_merge(*, survivor: Customer, loser: Customer) -> MergePlan:
         clashes = _clashing_ids(rel, survivor, loser)
         n = _rows_to_move(rel, survivor, loser).exclude(pk__in=clashes).count()
         if n:
-            plan.moves.append((rel.label, n))
+            plan.moves.append((rel.label(n), n))
         if clashes:
             target = plan.dropped if rel.model in DELETABLE_ON_CLASH else plan.kept_on_loser
-            target.append((rel.label, len(clashes)))
+            target.append((rel.label(len(clashes)), len(clashes)))
     for m in m2m_relations():
         n = len(_m2m_missing(m, survivor, loser))
         if n:
-            plan.links_added.append((m.label, n))
+            plan.links_added.append((m.label(n), n))
     return plan
 
 

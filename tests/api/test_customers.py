@@ -228,3 +228,32 @@ def test_list_query_count_does_not_grow_with_rows(api_for, rep, django_assert_ma
         c.tags.create(name=f"u{i}")
     with django_assert_max_num_queries(8):
         assert len(api.get("customers").json()["items"]) == 33
+
+
+def test_custom_field_values_are_validated_and_returned(api_for, rep):
+    from vinculo.customers.models import CustomField
+
+    CustomField.objects.create(key="seats", label="Seats", type=CustomField.Type.NUMBER)
+    api = api_for(rep)
+    response = api.post("customers", {"last_name": "Bad", "attributes": {"seats": "many"}})
+    assert response.status_code == 422
+    assert "attributes.seats" in response.json()["errors"]
+    assert not Customer.objects.exists()
+    response = api.post("customers", {"last_name": "Good", "attributes": {"seats": "12"}})
+    assert response.status_code == 201
+    cid = response.json()["id"]
+    assert response.json()["attributes"] == {"seats": 12}
+    response = api.patch(f"customers/{cid}", {"version": 1, "attributes": {"seats": 15}})
+    assert response.json()["attributes"] == {"seats": 15}
+    listed = api.get("customers", **{"attr.seats": "15"}).json()["items"]
+    assert [row["id"] for row in listed] == [cid]
+
+
+def test_unparsable_body_is_a_json_error(api_for, rep):
+    api = api_for(rep)
+    response = api.client.post(
+        "/api/v1/customers", "{oops", content_type="application/json", headers=api.headers
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"]
+    assert not Customer.objects.exists()

@@ -212,6 +212,27 @@ def _detail(user, pk: int) -> Customer:
 _NULLABLE = {"organization_id", "owner_id", "team_id", "external_id"}
 
 
+# What a list row reads (CustomerListItem): leaves the JSON columns on disk.
+_LIST_COLUMNS = (
+    "id",
+    "kind",
+    "name",
+    "company_name",
+    "email",
+    "phone",
+    "stage",
+    "owner",
+    "team",
+    "organization",
+    "city",
+    "country",
+    "last_contact_at",
+    "created_at",
+    "updated_at",
+    "version",
+)
+
+
 # --- endpoints --------------------------------------------------------------------------------
 
 
@@ -225,7 +246,11 @@ def list_customers(request, query: Query[CustomerListQuery]):
             "sort", _("Sort by one of: %(s)s.") % {"s": ", ".join(SORTS)}
         )
     filters = filters_from_querydict(request.GET)
-    qs = filter_customers(visible_customers(request.auth), filters).prefetch_related("tags")
+    qs = (
+        filter_customers(visible_customers(request.auth), filters)
+        .only(*_LIST_COLUMNS)
+        .prefetch_related("tags")
+    )
     order, descending = SORTS[query.sort]
     rows, next_cursor = keyset_page(
         qs,

@@ -379,3 +379,384 @@ class PromotionRedemption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.promotion_id} on {self.order_id}"
+
+
+# --- leads ----------------------------------------------------------------------------------
+
+
+class Lead(VersionedModel):
+    """A sales inquiry. It hangs off a customer record (created or matched at capture, in
+    lifecycle stage "lead"), so everything logged before conversion is already on the
+    customer's one timeline; conversion adds an opportunity and moves the stage on."""
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        CONTACTED = "contacted", _("Contacted")
+        QUALIFIED = "qualified", _("Qualified")
+        DISQUALIFIED = "disqualified", _("Disqualified")
+        CONVERTED = "converted", _("Converted")
+
+    class Source(models.TextChoices):
+        WEB_FORM = "web_form", _("Web form")
+        API = "api", _("API")
+        IMPORT = "import", _("Import")
+        MANUAL = "manual", _("Manual entry")
+        REFERRAL = "referral", _("Referral")
+        EVENT = "event", _("Event")
+        PHONE = "phone", _("Inbound call")
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="leads",
+    )
+    status = models.CharField(
+        _("status"), max_length=14, choices=Status.choices, default=Status.NEW
+    )
+    disqualified_reason = models.CharField(_("reason"), max_length=255, blank=True)
+    source = models.CharField(
+        _("source"), max_length=12, choices=Source.choices, default=Source.MANUAL
+    )
+    campaign = models.CharField(_("campaign"), max_length=150, blank=True, db_index=True)
+    acquisition_cost = models.DecimalField(_("acquisition cost"), **MONEY, default=ZERO)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    utm_source = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True)
+    utm_campaign = models.CharField(max_length=150, blank=True)
+    utm_term = models.CharField(max_length=100, blank=True)
+    utm_content = models.CharField(max_length=100, blank=True)
+    consent_marketing = models.BooleanField(_("consented to marketing"), default=False)
+    consent_text = models.CharField(_("consent wording shown"), max_length=500, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    form_data = models.JSONField(default=dict, blank=True)  # the raw capture, for audit
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+    )
+    score = models.IntegerField(_("score"), default=0, db_index=True)
+    score_fit = models.IntegerField(default=0)
+    score_engagement = models.IntegerField(default=0)
+    score_reasons = models.JSONField(default=list, blank=True)  # [{"label":..., "points":...}]
+    scored_at = models.DateTimeField(null=True, blank=True)
+    converted_at = models.DateTimeField(null=True, blank=True)
+    opportunity = models.OneToOneField(
+        "sales.Opportunity",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="from_lead",
+    )
+
+    class Meta:
+        ordering = ["-score", "created_at"]
+        indexes = [
+            models.Index(fields=["owner", "status", "-score"], name="lead_work_queue"),
+            models.Index(fields=["status", "-created_at"]),
+        ]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+
+    def __str__(self) -> str:
+        return f"{self.customer} ({self.get_source_display()})"
+
+
+class LeadScoringRule(models.Model):
+    """A fit rule: when the lead's customer matches, add ``points`` (negative allowed)."""
+
+    class Operator(models.TextChoices):
+        EQUALS = "eq", _("is")
+        NOT_EQUALS = "neq", _("is not")
+        IN = "in", _("is one of")
+        CONTAINS = "contains", _("contains")
+        GTE = "gte", _("is at least")
+        LTE = "lte", _("is at most")
+        PRESENT = "present", _("is filled in")
+
+    label = models.CharField(_("label"), max_length=100)
+    # A customer field ("country", "kind", "city"), a lead field ("lead.source") or a custom
+    # field ("attributes.income_band").
+    field = models.CharField(_("field"), max_length=80)
+    operator = models.CharField(_("operator"), max_length=10, choices=Operator.choices)
+    value = models.JSONField(_("value"), default=str, blank=True)
+    points = models.IntegerField(_("points"))
+    active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("scoring rule")
+        verbose_name_plural = _("scoring rules")
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class AssignmentRule(models.Model):
+    """Who gets a new lead. Rules are tried in order; the first that matches assigns."""
+
+    class Kind(models.TextChoices):
+        ROUND_ROBIN = "round_robin", _("Round-robin within a team")
+        TERRITORY = "territory", _("By territory (region or country)")
+        SOURCE = "source", _("By source")
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="+")
+    match_value = models.CharField(_("region, country or source"), max_length=100, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(_("active"), default=True)
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("assignment rule")
+        verbose_name_plural = _("assignment rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- pipelines and opportunities --------------------------------------------------------------
+
+
+class Pipeline(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_default = models.BooleanField(_("default"), default=False)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.Model):
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(default=0)
+    probability = models.PositiveSmallIntegerField(_("probability (%)"), default=10)
+    is_won = models.BooleanField(_("won stage"), default=False)
+    is_lost = models.BooleanField(_("lost stage"), default=False)
+
+    class Meta:
+        ordering = ["pipeline", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_name_unique")
+        ]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Opportunity(VersionedModel):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+
+    name = models.CharField(_("name"), max_length=200)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="opportunities",
+    )
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="opportunities")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
+    status = models.CharField(
+        _("status"), max_length=6, choices=Status.choices, default=Status.OPEN
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="opportunities",
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="opportunities",
+    )
+    amount = models.DecimalField(_("amount"), **MONEY, default=ZERO)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    # When true the amount is the priced total of the product lines (before tax).
+    amount_from_lines = models.BooleanField(default=False)
+    expected_close_date = models.DateField(
+        _("expected close"), null=True, blank=True, db_index=True
+    )
+    next_step = models.CharField(_("next step"), max_length=255, blank=True)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    lost_reason = models.CharField(_("lost reason"), max_length=255, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    position = models.IntegerField(default=0)  # order within a board column
+
+    class Meta:
+        ordering = ["position", "-amount", "id"]
+        indexes = [
+            models.Index(fields=["pipeline", "status", "stage"], name="opp_board"),
+            models.Index(fields=["owner", "status", "expected_close_date"], name="opp_forecast"),
+        ]
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpportunityLine(models.Model):
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(default=1)
+    option_codes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_id}"
+
+
+class StageHistory(models.Model):
+    """One row per stay of an opportunity in a stage (entered → left), for velocity and
+    stage-to-stage conversion."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="stage_history"
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    entered_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["entered_at", "id"]
+        indexes = [models.Index(fields=["stage", "entered_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id} in {self.stage_id}"
+
+
+class Quota(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quotas"
+    )
+    month = models.DateField(_("month"))  # the first day of the month
+    amount = models.DecimalField(_("quota"), **MONEY)
+    currency = models.CharField(max_length=3, default="EUR")
+
+    class Meta:
+        ordering = ["month", "user"]
+        constraints = [models.UniqueConstraint(fields=["user", "month"], name="quota_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.month:%Y-%m}: {self.amount}"
+
+
+# --- quotes -----------------------------------------------------------------------------------
+
+
+class Quote(VersionedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SENT = "sent", _("Sent")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    opportunity = models.ForeignKey(
+        Opportunity, null=True, blank=True, on_delete=models.SET_NULL, related_name="quotes"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="quotes"
+    )
+    status = models.CharField(
+        _("status"), max_length=9, choices=Status.choices, default=Status.DRAFT
+    )
+    valid_until = models.DateField(_("valid until"))
+    currency = models.CharField(max_length=3, default="EUR")
+    channel = models.CharField(max_length=8, default="rep")
+    coupon_codes = models.JSONField(default=list, blank=True)
+    subtotal = models.DecimalField(**MONEY, default=ZERO)
+    discount_total = models.DecimalField(**MONEY, default=ZERO)
+    tax_total = models.DecimalField(**MONEY, default=ZERO)
+    shipping = models.DecimalField(**MONEY, default=ZERO)
+    total = models.DecimalField(**MONEY, default=ZERO)
+    pricing = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    order = models.OneToOneField(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="quote"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("quote")
+        verbose_name_plural = _("quotes")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class QuoteLine(models.Model):
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    option_codes = models.JSONField(default=list, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    price_rule = models.CharField(max_length=200, blank=True)
+    discount = models.DecimalField(**MONEY, default=ZERO)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=ZERO)
+    tax = models.DecimalField(**MONEY, default=ZERO)
+    total = models.DecimalField(**MONEY, default=ZERO)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"

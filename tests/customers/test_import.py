@@ -491,3 +491,60 @@ def test_import_command_dry_run_and_real_run(marketer, capsys):
     out = capsys.readouterr().out
     assert "3 created, 0 updated, 0 skipped" in out
     assert Customer.objects.filter(kind="person").count() == 3
+
+
+def test_external_id_of_another_customer_is_an_error_in_the_preview(client_for, marketer):
+    services.create_customer(actor=marketer, last_name="Ya existe", external_id="EXT-2")
+    client = client_for(marketer)
+    upload(client, "good_utf8.csv")
+    job = ImportJob.objects.get()
+    post_mapping(client, job, upsert="email")
+    job.refresh_from_db()
+    assert [(e["row"], e["field"]) for e in job.errors] == [(3, "external_id")]
+    assert job.options["preview"]["to_create"] == 2
+
+
+def _started_job(actor, rows=4):
+    data = "Name,Email\n" + "".join(f"Person {i},p{i}@example.com\n" for i in range(1, rows + 1))
+    job = importing.create_import_job(actor=actor, name="people.csv", data=data.encode())
+    importing.save_mapping(actor=actor, job=job, mapping=job.mapping, upsert="none")
+    importing.analyse_import(actor=actor, job=job)
+    return importing.start_import(actor=actor, job=job, confirmed_invalid=False, enqueue=False)
+
+
+def test_second_runner_of_the_same_job_never_writes_a_row_twice(marketer):
+    job = _started_job(marketer)
+    inner: list = []
+
+    def progress(j):
+        if not inner:  # while the first runner is at row 1, another one starts
+            inner.append(importing.run_import(job_id=j.pk))
+
+    importing.run_import(job_id=job.pk, progress=progress)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.DONE
+    assert Customer.objects.count() == 4
+    assert job.created_count == 4
+
+
+def test_stalled_running_job_can_be_resumed_from_the_preview(
+    client_for, marketer, django_capture_on_commit_callbacks
+):
+    job = _started_job(marketer)
+    client = client_for(marketer)
+    run(client, job, django_capture_on_commit_callbacks)
+    assert not Customer.objects.exists()  # still "running": a second click does nothing
+    ImportJob.objects.filter(pk=job.pk).update(
+        updated_at=job.updated_at - importing.STALL_AFTER * 2
+    )
+    run(client, job, django_capture_on_commit_callbacks)
+    assert job.status == ImportJob.Status.DONE
+    assert Customer.objects.count() == 4
+
+
+def test_import_command_resumes_a_failed_job(marketer, capsys):
+    job = _started_job(marketer)
+    ImportJob.objects.filter(pk=job.pk).update(status="failed")
+    call_command("import_customers", f"--resume={job.pk}", "--user=marketer")
+    assert "4 created" in capsys.readouterr().out
+    assert Customer.objects.count() == 4

@@ -23,6 +23,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -140,6 +141,10 @@ _LANGUAGES = {"spanish": "es", "espanol": "es", "castellano": "es", "english": "
 
 class ImportFileError(ValidationError):
     """The uploaded file cannot be imported at all (wrong type, empty, unreadable...)."""
+
+
+class ImportInterrupted(Exception):
+    """Another runner advanced the job; this one stops without touching it."""
 
 
 # --- reading files --------------------------------------------------------------------------
@@ -640,12 +645,17 @@ def clean_row(
     return row, errors
 
 
-def _required_custom_errors(row: CleanRow, custom: dict[str, CustomField]) -> list[RowError]:
-    return [
+def _create_errors(row: CleanRow, custom: dict[str, CustomField]) -> list[RowError]:
+    """What would stop create_customer for a row that matches no customer."""
+    errors = [
         RowError(row.row, f"attr.{key}", _("This field is required."))
         for key, cf in custom.items()
         if cf.required and row.attributes.get(key) in (None, "", [])
     ]
+    if row.external_id and Customer.objects.filter(external_id=row.external_id).exists():
+        message = _("Another customer already has this external id.")
+        errors.append(RowError(row.row, "external_id", message, row.external_id))
+    return errors
 
 
 # --- planning: upsert matches and duplicates inside the file ----------------------------------
@@ -832,7 +842,7 @@ def analyse_import(*, actor, job: ImportJob) -> Plan:
             if match_err:
                 errors = [match_err]
             elif match is None:
-                errors = _required_custom_errors(row, custom)
+                errors = _create_errors(row, custom)
         if errors:
             plan.invalid += 1
             plan.errors.extend(errors)
@@ -857,16 +867,23 @@ def analyse_import(*, actor, job: ImportJob) -> Plan:
 
 
 @transaction.atomic
-def start_import(*, actor, job: ImportJob, confirmed_invalid: bool) -> ImportJob:
-    """Mark a previewed job as running and enqueue the background run once this commits.
-    With invalid rows in the preview the user must confirm they will be skipped."""
+def start_import(
+    *, actor, job: ImportJob, confirmed_invalid: bool, enqueue: bool = True
+) -> ImportJob:
+    """Mark a previewed (or failed) job as running and enqueue the background run once this
+    commits (``enqueue=False`` when the caller runs it itself, like the command). With invalid
+    rows in the preview the user must confirm they will be skipped."""
     require(actor, "customers.import")
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
-    if job.status == ImportJob.Status.RUNNING:
+    if job.status == ImportJob.Status.RUNNING and not is_stalled(job):
         return job  # already started: a double click does not enqueue twice
     if job.status == ImportJob.Status.DONE:
         raise ValidationError(_("This import has already run."))
-    if job.status not in {ImportJob.Status.PREVIEWED, ImportJob.Status.FAILED}:
+    if job.status not in {
+        ImportJob.Status.PREVIEWED,
+        ImportJob.Status.FAILED,
+        ImportJob.Status.RUNNING,
+    }:
         raise ValidationError(_("Check the preview before running the import."))
     preview = job.options.get("preview", {})
     if (preview.get("invalid") or preview.get("duplicates")) and not confirmed_invalid:
@@ -875,11 +892,21 @@ def start_import(*, actor, job: ImportJob, confirmed_invalid: bool) -> ImportJob
         )
     job.status = ImportJob.Status.RUNNING
     job.save(update_fields=["status", "updated_at"])
-    from vinculo.customers.tasks import run_import_task
+    if enqueue:
+        from vinculo.customers.tasks import run_import_task
 
-    job_id = job.pk
-    transaction.on_commit(lambda: run_import_task.enqueue(job_id))
+        job_id = job.pk
+        transaction.on_commit(lambda: run_import_task.enqueue(job_id))
     return job
+
+
+STALL_AFTER = dt.timedelta(minutes=10)
+
+
+def is_stalled(job: ImportJob) -> bool:
+    """A running job whose progress has not moved for a while (its worker died): the user
+    may resume it. Each committed row touches ``updated_at``."""
+    return job.status == ImportJob.Status.RUNNING and job.updated_at < timezone.now() - STALL_AFTER
 
 
 def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = None) -> ImportJob:
@@ -891,12 +918,16 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
         return job
     actor = job.created_by
     require(actor, "customers.import")
+    fields = ["status", "updated_at"]
     if job.rows_done == 0:
         job.errors, job.created_count, job.updated_count, job.skipped_count = [], 0, 0, 0
+        fields += ["errors", "created_count", "updated_count", "skipped_count"]
     job.status = ImportJob.Status.RUNNING
-    job.save()
+    job.save(update_fields=fields)
     try:
         _run_rows(job, actor, progress)
+    except ImportInterrupted:
+        return ImportJob.objects.get(pk=job.pk)
     except Exception:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED)
         job.status = ImportJob.Status.FAILED
@@ -949,6 +980,11 @@ def _run_rows(job: ImportJob, actor, progress) -> None:
         if index <= job.rows_done:
             continue  # committed by an earlier run: only rebuild the in-file key memory
         with transaction.atomic():
+            # Two runners of one job (a resumed job whose old task wakes up) must not write a
+            # row twice: the job row is locked and its progress checked before each row.
+            done = ImportJob.objects.select_for_update().values_list("rows_done", flat=True)
+            if done.get(pk=job.pk) != index - 1:
+                raise ImportInterrupted(_("Another run of this import is in progress."))
             if row is not None and not errors and dup is not None:
                 errors = [dup]
             if not errors:

@@ -18,7 +18,10 @@ class Command(BaseCommand):
     help = "Import customers from a CSV, XLSX or vCard file."
 
     def add_arguments(self, parser):
-        parser.add_argument("file")
+        parser.add_argument("file", nargs="?")
+        parser.add_argument(
+            "--resume", type=int, metavar="JOB_ID", help="continue an interrupted import job"
+        )
         parser.add_argument("--user", required=True, help="username the import is done as")
         parser.add_argument(
             "--mapping",
@@ -32,6 +35,14 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=opts["user"]).first()
         if user is None:
             raise CommandError(f"No user {opts['user']!r}.")
+        if opts["resume"]:
+            job = importing.jobs_for_user(user).filter(pk=opts["resume"]).first()
+            if job is None:
+                raise CommandError(f"No import job {opts['resume']} of {user.username}.")
+            importing.start_import(actor=user, job=job, confirmed_invalid=True, enqueue=False)
+            return self._run(job)
+        if not opts["file"]:
+            raise CommandError("Give a FILE to import (or --resume JOB_ID).")
         path = Path(opts["file"])
         if not path.is_file():
             raise CommandError(f"No file {path}.")
@@ -61,15 +72,23 @@ class Command(BaseCommand):
             if counts["invalid"] or counts["duplicates"]:
                 raise SystemExit(1)
             return
-        importing.start_import(actor=user, job=job, confirmed_invalid=True)
+        importing.start_import(actor=user, job=job, confirmed_invalid=True, enqueue=False)
+        self._run(job)
 
+    def _run(self, job):
         def progress(j):
             if j.rows_done == j.rows_total or j.rows_done % 500 == 0:
                 self.stdout.write(f"\r{j.rows_done}/{j.rows_total} rows", ending="")
                 self.stdout.flush()
 
         # Runs here, in this process, rather than waiting for a worker.
-        job = importing.run_import(job_id=job.pk, progress=progress)
+        try:
+            job = importing.run_import(job_id=job.pk, progress=progress)
+        except Exception as exc:
+            raise CommandError(
+                f"Import #{job.pk} stopped ({exc}); every row before it is saved. "
+                f"Resume with: vinculo import_customers --resume {job.pk} --user USERNAME"
+            ) from exc
         self.stdout.write("")
         self.stdout.write(
             f"Import #{job.pk} done: {job.created_count} created, {job.updated_count} updated, "

@@ -172,3 +172,18 @@ def test_stale_version_is_refused(admin, shop):
             actor=admin, order_id=order.pk, status="cancelled", expected_version=1
         )
     assert Product.objects.get(pk=phone.pk).stock_reserved == 1
+
+
+def test_customer_with_orders_cannot_be_deleted(admin, shop):
+    from vinculo.core.models import AuditEntry
+    from vinculo.customers.models import Customer
+    from vinculo.customers.services import delete_customer
+
+    phone, *_ = shop
+    customer = CustomerFactory()
+    orders.create_order(actor=admin, customer_id=customer.pk, lines=[CartLine(phone.pk, 1)])
+    with pytest.raises(Conflict) as exc:
+        delete_customer(actor=admin, customer_id=customer.pk)
+    assert "orders" in exc.value.message
+    assert Customer.objects.filter(pk=customer.pk).exists()
+    assert not AuditEntry.objects.filter(customer_id=customer.pk, action="delete").exists()

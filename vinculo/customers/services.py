@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -339,7 +340,18 @@ def delete_customer(*, actor, customer_id: int, expected_version: int | None = N
         customer_id=c.pk,
         changes={k: [v, None] for k, v in snap.items() if v},
     )
-    c.delete()
+    try:
+        with transaction.atomic():
+            c.delete()
+    except ProtectedError as exc:
+        kinds = sorted({str(o._meta.verbose_name_plural) for o in exc.protected_objects})
+        raise Conflict(
+            _(
+                "This customer cannot be deleted while it has %(what)s. Merge it into another "
+                "customer or mark it inactive instead."
+            )
+            % {"what": ", ".join(kinds)}
+        ) from None
 
 
 # --- channels -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ urlpatterns = [
     path("customers/duplicates/", include("vinculo.customers.urls_duplicates")),
     path("customers/", include("vinculo.customers.urls")),
     path("search/", include("vinculo.customers.urls_search")),
+    path("sales/", include("vinculo.sales.urls_pipeline")),
     path("", include("vinculo.interactions.urls")),
     path("api/v1/", include("vinculo.api_urls")),
     path("admin/", admin.site.urls),

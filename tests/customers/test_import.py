@@ -35,7 +35,10 @@ def post_mapping(client, job, upsert="none", **overrides):
     data = {"upsert": upsert}
     for i, header in enumerate(job.options["headers"]):
         data[f"col_{i}"] = overrides.get(header, job.mapping.get(header, ""))
-    return client.post(reverse("customer_import_map", args=[job.pk]), data)
+    response = client.post(reverse("customer_import_map", args=[job.pk]), data)
+    if response.status_code == 302:
+        client.get(response.url)  # the browser follows to the preview, which runs the dry run
+    return response
 
 
 def run(client, job, django_capture_on_commit_callbacks, confirm=True):
@@ -51,6 +54,7 @@ def import_file(client, name, capture, data=None, upsert="none"):
     response = upload(client, name, data)
     assert response.status_code == 302, response.content.decode()[:500]
     job = ImportJob.objects.latest("pk")
+    client.get(response.url)  # the mapping page, or for a vCard the preview (dry run)
     if job.format != "vcf":
         assert post_mapping(client, job, upsert=upsert).status_code == 302
     run(client, job, capture)
@@ -278,7 +282,7 @@ def test_malformed_vcard_is_reported_and_the_others_imported(
     client_for, marketer, django_capture_on_commit_callbacks
 ):
     client = client_for(marketer)
-    upload(client, "malformed.vcf")
+    client.get(upload(client, "malformed.vcf").url)
     job = ImportJob.objects.get()
     assert [(e["row"], e["field"]) for e in job.errors] == [(2, "vcard")]
     run(client, job, django_capture_on_commit_callbacks)
@@ -548,3 +552,29 @@ def test_import_command_resumes_a_failed_job(marketer, capsys):
     call_command("import_customers", f"--resume={job.pk}", "--user=marketer")
     assert "4 created" in capsys.readouterr().out
     assert Customer.objects.count() == 4
+
+
+def test_big_file_is_checked_in_the_background_while_the_preview_polls(
+    client_for, marketer, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(importing, "INLINE_ANALYSIS_BYTES", 10)
+    client = client_for(marketer)
+    upload(client, "invalid_emails.csv")
+    job = ImportJob.objects.get()
+    url = reverse("customer_import_preview", args=[job.pk])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(
+            reverse("customer_import_map", args=[job.pk]),
+            {"upsert": "none", "col_0": "first_name", "col_1": "last_name", "col_2": "email"},
+        )
+        assert response.url == url
+        page = client.get(url).content.decode()
+    assert "Checking every row" in page
+    assert 'hx-trigger="every 1s"' in page
+    assert len(callbacks) == 1
+    callbacks[0]()  # the worker runs the dry run
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.PREVIEWED
+    page = client.get(url).content.decode()
+    assert 'data-count="invalid">2<' in page
+    assert 'hx-trigger="every 1s"' not in page

@@ -807,7 +807,11 @@ def save_mapping(*, actor, job: ImportJob, mapping: dict[str, str], upsert: str)
     mapping = {h: (mapping.get(h) or "") for h in headers} if job.format != "vcf" else {}
     check_mapping(mapping, fmt=job.format)
     job.mapping = mapping
-    job.options = {**job.options, "upsert": upsert, "invalid": "skip"}
+    job.options = {
+        **{k: v for k, v in job.options.items() if k != "analysis_queued"},
+        "upsert": upsert,
+        "invalid": "skip",
+    }
     job.status = ImportJob.Status.MAPPED
     job.save(update_fields=["mapping", "options", "status", "updated_at"])
     return job
@@ -816,6 +820,28 @@ def save_mapping(*, actor, job: ImportJob, mapping: dict[str, str], upsert: str)
 def _check_editable(job: ImportJob) -> None:
     if job.status in {ImportJob.Status.RUNNING, ImportJob.Status.DONE} or job.rows_done:
         raise ValidationError(_("This import has already run; upload the file again to redo it."))
+
+
+# Files up to this size are checked while the user waits; bigger ones by the worker.
+INLINE_ANALYSIS_BYTES = 2 * 1024 * 1024
+
+
+def analysis_runs_inline(job: ImportJob) -> bool:
+    return job.file.size <= INLINE_ANALYSIS_BYTES
+
+
+@transaction.atomic
+def request_analysis(*, actor, job: ImportJob) -> None:
+    """Queue the dry run of a big file for the background worker (once per mapping)."""
+    require(actor, "customers.import")
+    if job.options.get("analysis_queued"):
+        return
+    job.options = {**job.options, "analysis_queued": True}
+    job.save(update_fields=["options", "updated_at"])
+    from vinculo.customers.tasks import analyse_import_task
+
+    job_id = job.pk
+    transaction.on_commit(lambda: analyse_import_task.enqueue(job_id))
 
 
 def analyse_import(*, actor, job: ImportJob) -> Plan:
@@ -857,7 +883,7 @@ def analyse_import(*, actor, job: ImportJob) -> Plan:
     job.rows_total = plan.rows_total
     job.errors = [e.as_dict() for e in plan.errors]
     job.options = {
-        **job.options,
+        **{k: v for k, v in job.options.items() if k != "analysis_queued"},
         "preview": plan.counts(),
         "possible_duplicates": plan.possible_duplicates[:200],
     }
@@ -958,7 +984,6 @@ _PROGRESS_FIELDS = [
     "created_count",
     "updated_count",
     "skipped_count",
-    "errors",
     "updated_at",
 ]
 
@@ -993,7 +1018,8 @@ def _run_rows(job: ImportJob, actor, progress) -> None:
                 job.skipped_count += 1
                 job.errors = [*job.errors, *(e.as_dict() for e in errors)]
             job.rows_done = index
-            job.save(update_fields=_PROGRESS_FIELDS)
+            # The error list is rewritten only when it grows (it can be long).
+            job.save(update_fields=[*_PROGRESS_FIELDS, *(["errors"] if errors else [])])
         if progress:
             progress(job)
 

@@ -17,3 +17,14 @@ def run_import_task(job_id: int) -> dict:
         "updated": job.updated_count,
         "skipped": job.skipped_count,
     }
+
+
+@task()
+def analyse_import_task(job_id: int) -> dict:
+    """The dry run of a big import file, off the web request; the preview page polls."""
+    from vinculo.customers.models import ImportJob
+
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    if job.status != ImportJob.Status.MAPPED:
+        return {}  # re-mapped or already run since this was queued
+    return importing.analyse_import(actor=job.created_by, job=job).counts()

@@ -61,8 +61,7 @@ def customer_import(request):
         except ValidationError as exc:
             form.add_error("file", exc.message)
         else:
-            if job.format == "vcf":
-                importing.analyse_import(actor=request.user, job=job)
+            if job.format == "vcf":  # vCard properties are mapped automatically
                 return redirect("customer_import_preview", pk=job.pk)
             return redirect("customer_import_map", pk=job.pk)
     status = 400 if request.method == "POST" else 200
@@ -93,7 +92,6 @@ def customer_import_map(request, pk):
         upsert = request.POST.get("upsert", "none")
         try:
             importing.save_mapping(actor=request.user, job=job, mapping=mapping, upsert=upsert)
-            importing.analyse_import(actor=request.user, job=job)
         except ValidationError as exc:
             errors = exc.field_errors or {"__all__": [exc.message]}
             status = 400
@@ -151,8 +149,13 @@ def customer_import_preview(request, pk):
             status = 400
         else:
             return redirect("customer_import_status", pk=job.pk)
-    elif job.status == ImportJob.Status.MAPPED:
-        importing.analyse_import(actor=request.user, job=job)
+    pending = False
+    if job.status == ImportJob.Status.MAPPED:
+        if importing.analysis_runs_inline(job):
+            importing.analyse_import(actor=request.user, job=job)
+        else:
+            importing.request_analysis(actor=request.user, job=job)
+            pending = True
     preview = job.options.get("preview", {})
     page = Paginator(job.errors or [], ERRORS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
@@ -165,6 +168,7 @@ def customer_import_preview(request, pk):
             "possible_duplicates": job.options.get("possible_duplicates", []),
             "page": page,
             "confirm_error": confirm_error,
+            "pending": pending,
             "nav": "customers",
         },
         status=status,

@@ -230,7 +230,7 @@ def _detail_context(request, customer: Customer) -> dict:
         "scores": sorted((customer.scores or {}).items()),
         "can_edit": can(user, "customers.edit"),
         "can_delete": can(user, "customers.delete"),
-        "audit_rows": _audit_rows(customer, fields) if can(user, "audit.view") else None,
+        "audit_rows": _audit_rows(user, customer, fields) if can(user, "audit.view") else None,
         **_channels_context(customer),
     }
 
@@ -246,25 +246,38 @@ def _channels_context(customer: Customer, **forms) -> dict:
     }
 
 
-def _audit_rows(customer: Customer, fields: list[CustomField]) -> list[dict]:
+def _audit_rows(user, customer: Customer, fields: list[CustomField]) -> list[dict]:
     """The last audit entries of this customer, each with readable field changes.
-    Owner/team ids are resolved to names in one query each."""
+    Owner, team and organization ids are resolved to names with one query each."""
     entries = list(
         AuditEntry.objects.filter(customer_id=customer.pk)
         .select_related("actor")
         .order_by("-created_at", "-id")[:AUDIT_SHOWN]
     )
-    cf_labels = {cf.key: field_label(cf) for cf in fields}
-    user_ids, team_ids = set(), set()
+    ids: dict[str, set[int]] = {"owner_id": set(), "team_id": set(), "organization_id": set()}
     for e in entries:
         for name, pair in (e.changes or {}).items():
-            target = user_ids if name == "owner_id" else team_ids if name == "team_id" else None
-            if target is not None and isinstance(pair, list):
-                target.update(v for v in pair if isinstance(v, int))
-    users = (
-        {u.pk: str(u) for u in get_user_model().objects.filter(pk__in=user_ids)} if user_ids else {}
-    )
-    teams = {t.pk: t.name for t in Team.objects.filter(pk__in=team_ids)} if team_ids else {}
+            if name in ids and isinstance(pair, list):
+                ids[name].update(v for v in pair if isinstance(v, int))
+    lookups: dict[str, dict] = {
+        "kind": dict(Customer.Kind.choices),
+        "stage": dict(Customer.Stage.choices),
+        "owner_id": {},
+        "team_id": {},
+        "organization_id": {},
+    }
+    if ids["owner_id"]:
+        users = get_user_model().objects.filter(pk__in=ids["owner_id"])
+        lookups["owner_id"] = {u.pk: str(u) for u in users}
+    if ids["team_id"]:
+        lookups["team_id"] = dict(
+            Team.objects.filter(pk__in=ids["team_id"]).values_list("pk", "name")
+        )
+    if ids["organization_id"]:
+        lookups["organization_id"] = dict(
+            visible_customers(user).filter(pk__in=ids["organization_id"]).values_list("pk", "name")
+        )
+    cf_labels = {cf.key: field_label(cf) for cf in fields}
     rows = []
     for e in entries:
         changes = []
@@ -274,26 +287,22 @@ def _audit_rows(customer: Customer, fields: list[CustomField]) -> list[dict]:
             before, after = pair
             if name == "attributes" and isinstance(before or {}, dict):
                 before, after = before or {}, after or {}
-                for key in sorted(set(before) | set(after)):
-                    if before.get(key) != after.get(key):
-                        changes.append(
-                            {
-                                "field": cf_labels.get(key, key),
-                                "before": _show(before.get(key)),
-                                "after": _show(after.get(key)),
-                            }
-                        )
+                changes += [
+                    _change(cf_labels.get(key, key), before.get(key), after.get(key))
+                    for key in sorted(set(before) | set(after))
+                    if before.get(key) != after.get(key)
+                ]
                 continue
-            lookup = users if name == "owner_id" else teams if name == "team_id" else {}
+            lookup = lookups.get(name, {})
             changes.append(
-                {
-                    "field": _field_label(name),
-                    "before": _show(lookup.get(before, before)),
-                    "after": _show(lookup.get(after, after)),
-                }
+                _change(_field_label(name), lookup.get(before, before), lookup.get(after, after))
             )
         rows.append({"entry": e, "changes": changes})
     return rows
+
+
+def _change(label: str, before, after) -> dict:
+    return {"field": label, "before": _show(before), "after": _show(after)}
 
 
 def _field_label(name: str) -> str:
@@ -334,6 +343,14 @@ def _org_options(user) -> list[Customer]:
     )
 
 
+def _redirect_after_save(request, pk: int):
+    # Handing a customer to another team hides it from the editor: land on the list then.
+    if visible_customers(request.user).filter(pk=pk).exists():
+        return redirect("customer_detail", pk=pk)
+    messages.info(request, _("The customer now belongs to someone you cannot see."))
+    return redirect("customer_list")
+
+
 @login_required
 @domain_errors_to_http
 @require_http_methods(["GET", "POST"])
@@ -349,7 +366,7 @@ def customer_create(request):
                 form.add_domain_error(exc)
             else:
                 messages.success(request, _("Customer created."))
-                return redirect("customer_detail", pk=customer.pk)
+                return _redirect_after_save(request, customer.pk)
     else:
         initial = {"owner_id": request.user.pk, "team_id": request.user.team_id}
         initial["stage"] = Customer.Stage.LEAD
@@ -385,7 +402,7 @@ def customer_edit(request, pk):
                 form.add_domain_error(exc)
             else:
                 messages.success(request, _("Changes saved."))
-                return redirect("customer_detail", pk=customer.pk)
+                return _redirect_after_save(request, customer.pk)
     else:
         form = CustomerForm(
             initial=CustomerForm.initial_for(customer, fields), custom_fields=fields, creating=False

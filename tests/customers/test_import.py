@@ -538,9 +538,14 @@ def test_stalled_running_job_can_be_resumed_from_the_preview(
     client = client_for(marketer)
     run(client, job, django_capture_on_commit_callbacks)
     assert not Customer.objects.exists()  # still "running": a second click does nothing
+    status_url = reverse("customer_import_status", args=[job.pk])
+    assert 'hx-trigger="every 1s"' in client.get(status_url).content.decode()
     ImportJob.objects.filter(pk=job.pk).update(
         updated_at=job.updated_at - importing.STALL_AFTER * 2
     )
+    status = client.get(status_url).content.decode()
+    assert "no progress for a while" in status
+    assert 'hx-trigger="every 1s"' not in status
     run(client, job, django_capture_on_commit_callbacks)
     assert job.status == ImportJob.Status.DONE
     assert Customer.objects.count() == 4

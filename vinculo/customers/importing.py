@@ -63,7 +63,6 @@ TARGET_FIELDS: list[tuple[str, Any]] = [
 MULTI_TARGETS = {"email", "phone", "tags"}
 NAME_TARGETS = {"first_name", "last_name", "name"}
 UPSERT_KEYS = ("external_id", "email", "none")
-INVALID_POLICIES = ("skip",)  # invalid rows are skipped and listed; the run never half-writes
 
 # Folded header spellings (English and Spanish) per target, for the automatic mapping.
 _SYNONYMS: dict[str, list[str]] = {
@@ -95,17 +94,17 @@ _SYNONYMS: dict[str, list[str]] = {
     "postal_code": ["postal code", "zip", "zip code", "postcode", "codigo postal", "cp"],
 }
 
-_KINDS = {
-    "person": Customer.Kind.PERSON,
-    "persona": Customer.Kind.PERSON,
-    "individual": Customer.Kind.PERSON,
-    "contact": Customer.Kind.PERSON,
-    "contacto": Customer.Kind.PERSON,
-    "organization": Customer.Kind.ORGANIZATION,
-    "organisation": Customer.Kind.ORGANIZATION,
-    "organizacion": Customer.Kind.ORGANIZATION,
-    "company": Customer.Kind.ORGANIZATION,
-    "empresa": Customer.Kind.ORGANIZATION,
+_KINDS: dict[str, str] = {
+    "person": "person",
+    "persona": "person",
+    "individual": "person",
+    "contact": "person",
+    "contacto": "person",
+    "organization": "organization",
+    "organisation": "organization",
+    "organizacion": "organization",
+    "company": "organization",
+    "empresa": "organization",
 }
 _STAGES = {
     "suscriptor": "subscriber",
@@ -228,7 +227,7 @@ def _sniff_delimiter(sample: str) -> str:
     except csv.Error:
         first = lines[0] if lines else ""
         counts = {d: first.count(d) for d in (",", ";", "\t")}
-        return max(counts, key=counts.get) if any(counts.values()) else ","
+        return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
 def _unique_headers(cells: list[str]) -> list[str]:
@@ -517,7 +516,7 @@ class CleanRow:
     """A validated row, ready for customers.services."""
 
     row: int
-    kind: str = Customer.Kind.PERSON
+    kind: str = "person"
     first_name: str = ""
     last_name: str = ""
     name: str = ""
@@ -877,7 +876,7 @@ def analyse_import(*, actor, job: ImportJob) -> Plan:
             plan.to_update += 1
             continue
         plan.to_create += 1
-        existing = _possible_duplicate(qs, row)
+        existing = _possible_duplicate(qs, row) if row else None
         if existing:
             plan.possible_duplicates.append({"row": n, "customer_id": existing})
     job.rows_total = plan.rows_total
@@ -1012,7 +1011,7 @@ def _run_rows(job: ImportJob, actor, progress) -> None:
                 raise ImportInterrupted(_("Another run of this import is in progress."))
             if row is not None and not errors and dup is not None:
                 errors = [dup]
-            if not errors:
+            if not errors and row is not None:
                 errors = _write_row(actor=actor, qs=qs, row=row, upsert=upsert, job=job)
             if errors:
                 job.skipped_count += 1
@@ -1060,7 +1059,7 @@ def _organization_id(*, actor, qs, name: str) -> int | None:
         kind=Customer.Kind.ORGANIZATION,
         name=name,
         owner_id=actor.pk,
-        source=_("import"),
+        source="import",
     )
     return org.pk
 

@@ -169,6 +169,8 @@ def customer_import_preview(request, pk):
             "page": page,
             "confirm_error": confirm_error,
             "pending": pending,
+            "can_run": job.status in {ImportJob.Status.PREVIEWED, ImportJob.Status.FAILED}
+            or importing.is_stalled(job),
             "nav": "customers",
         },
         status=status,
@@ -181,7 +183,12 @@ def customer_import_status(request, pk):
     require(request.user, "customers.import")
     job = _job(request, pk)
     percent = int(job.rows_done * 100 / job.rows_total) if job.rows_total else 0
-    ctx = {"job": job, "percent": percent, "nav": "customers"}
+    ctx = {
+        "job": job,
+        "percent": percent,
+        "stalled": importing.is_stalled(job),
+        "nav": "customers",
+    }
     if request.htmx:
         return render(request, "customers/import_status_progress.html", ctx)
     return render(request, "customers/import_status.html", ctx)

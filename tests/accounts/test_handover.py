@@ -351,3 +351,27 @@ def test_summary_reads_big_id_lists_inside_the_database(client_for, admin, rep, 
     assert ho.received_open_tasks(user=rep2, entry=entry).count() == 5
     subjects = {i.subject for i in ho.last_contacts(user=rep2, entry=entry)}
     assert "Not moved" not in subjects and len(subjects) == 5
+
+
+def test_big_handover_from_the_page_runs_in_the_background(
+    client_for, admin, rep, rep2, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    monkeypatch.setattr(ho, "BACKGROUND_THRESHOLD", 1)
+    c1 = CustomerFactory(owner=rep)
+    CustomerFactory(owner=rep)
+    data = {"from_user": rep.pk, "to_user": rep2.pk, "include_customers": "on", "step": "confirm"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(admin).post(reverse("handover"), data)
+    assert response.status_code == 302 and response["Location"] == reverse("handover_list")
+    c1.refresh_from_db()
+    assert c1.owner_id == rep.pk  # not moved inside the request
+    assert DBTaskResult.objects.count() == 1
+
+    # What the worker runs:
+    out = ho.handover_task.call(
+        actor_id=admin.pk, from_user_id=rep.pk, to_user_id=rep2.pk, include_tasks=False
+    )
+    assert out["counts"]["customers"] == 2
+    assert Customer.objects.filter(owner=rep2).count() == 2

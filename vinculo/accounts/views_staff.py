@@ -280,9 +280,22 @@ def handover(request):
         }
         try:
             if request.POST.get("step") == "confirm":
-                result = handover_service.handover(
-                    **kwargs, deactivate_from=d.get("deactivate_from", False)
-                )
+                deactivate = d.get("deactivate_from", False)
+                preview = handover_service.handover_preview(**kwargs)
+                if preview.total > handover_service.BACKGROUND_THRESHOLD:
+                    handover_service.start_handover_in_background(
+                        **kwargs, deactivate_from=deactivate
+                    )
+                    messages.success(
+                        request,
+                        _(
+                            "The handover of %(n)s records is running in the background; "
+                            "it will be listed here when it is done."
+                        )
+                        % {"n": preview.total},
+                    )
+                    return redirect("handover_list")
+                result = handover_service.handover(**kwargs, deactivate_from=deactivate)
                 if result.audit_id is None:
                     messages.info(request, result.summary())
                     return redirect("handover")

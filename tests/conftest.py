@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+from email import message_from_bytes, policy
+
 import pytest
 
 from tests.accounts.factories import TeamFactory, UserFactory
@@ -65,3 +68,32 @@ def client_for(client):
         return client
 
     return _login
+
+
+class _Sink:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append({"from": envelope.mail_from, "to": envelope.rcpt_tos, "msg": msg})
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    """A real SMTP server (aiosmtpd) on loopback; Django's SMTP backend sends to it.
+    ``smtp_sink.messages`` holds what arrived (email.message.EmailMessage objects)."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = _Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield sink
+    controller.stop()

@@ -812,7 +812,7 @@ class _bulk_mode:
                     search.sqlite_ensure(cur)
                     search.sqlite_drop_triggers(cur)
             elif self.vendor == "postgresql" and self.large:
-                cur.execute("DROP INDEX IF EXISTS customer_search_trgm")
+                cur.execute("DROP INDEX IF EXISTS customer_search_doc_trgm")
         return self
 
     def __exit__(self, *exc):
@@ -823,9 +823,9 @@ class _bulk_mode:
                 if self.tuned:
                     cur.execute("PRAGMA synchronous=NORMAL")
                     cur.execute("PRAGMA cache_size=-64000")
-            elif self.vendor == "postgresql" and self.large:
-                for sql in search.PG_CREATE:
-                    cur.execute(sql)
+            elif self.vendor == "postgresql":
+                if self.large:
+                    search.pg_ensure(cur)
                 cur.execute("ANALYZE customers_customer")
                 cur.execute("ANALYZE interactions_interaction")
                 cur.execute("ANALYZE interactions_task")

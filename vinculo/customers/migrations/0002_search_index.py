@@ -16,8 +16,7 @@ def forwards(apps, schema_editor):
             search.sqlite_ensure(cursor, rebuild_if_missing=False)
             search.sqlite_rebuild(cursor)
         elif vendor == "postgresql":
-            for sql in search.PG_CREATE:
-                cursor.execute(sql)
+            search.pg_ensure(cursor)
 
 
 def backwards(apps, schema_editor):

@@ -1,0 +1,360 @@
+"""Page benchmarks: seed once per database, then measure server time with concurrent clients.
+
+    make bench                                   # 1,000,000 customers, SQLite then PostgreSQL
+    BENCH_CUSTOMERS=20000 .venv/bin/python bench/run.py
+    BENCH_DATABASES=sqlite BENCH_REQUESTS=60 .venv/bin/python bench/run.py
+
+Environment:
+  BENCH_CUSTOMERS                   customers to seed (default 1,000,000)
+  BENCH_INTERACTIONS_PER_CUSTOMER   mean interactions per customer (default 5)
+  BENCH_DATABASES                   "sqlite,postgresql" (default both)
+  BENCH_PG_URL                      default postgres://postgres@127.0.0.1:5432/vinculo_bench
+  BENCH_CLIENTS                     concurrent clients (processes; default 4)
+  BENCH_REQUESTS                    requests per scenario (default 120)
+  BENCH_BUDGET_MS                   p95 budget (default 50)
+
+Each database is seeded once into bench/out/ (SQLite file) or the vinculo_bench database and
+reused while its size matches (bench/out/<db>.json remembers it). Requests go through Django's
+test Client in-process (no network), so the figures are server time: URL routing, middleware,
+queries and template rendering. A page that does not exist yet (404/500) is reported as "not
+available" instead of stopping the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+SEED = 42
+QUICK_PREFIXES = ["ma", "gar", "jose", "lop", "mart", "ana g", "sanchez", "info@", "+34 6", "612"]
+
+
+def env_int(name: str, default: int) -> int:
+    return int(float(os.environ.get(name, default)))
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+# --- parent: one child process per database ---------------------------------------------------
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    dbs = [d.strip() for d in os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")]
+    failed = False
+    for db in filter(None, dbs):
+        env = dict(os.environ)
+        env["DJANGO_SETTINGS_MODULE"] = "vinculo.settings"
+        env["VINCULO_VAR_DIR"] = str(OUT / "var")
+        env.setdefault("VINCULO_TASKS_BACKEND", "immediate")
+        env["VINCULO_LOG_LEVEL"] = "ERROR"
+        code = subprocess.call([sys.executable, __file__, "--database", db], env=env, cwd=ROOT)
+        failed |= code != 0
+    return 1 if failed else 0
+
+
+# --- child: one database -----------------------------------------------------------------------
+
+
+def database_url(db: str, customers: int, ipc: int) -> str:
+    if db == "sqlite":
+        return f"sqlite:///{OUT / f'bench-{customers}-{ipc}.sqlite3'}"
+    if db in {"postgresql", "postgres", "pg"}:
+        return os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/vinculo_bench")
+    raise SystemExit(f"unknown database {db!r} (use sqlite or postgresql)")
+
+
+def ensure_pg_database(url: str, *, recreate: bool) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and recreate:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def child(db: str) -> int:
+    from rich.console import Console
+
+    console = Console()
+    customers = env_int("BENCH_CUSTOMERS", 1_000_000)
+    ipc = env_int("BENCH_INTERACTIONS_PER_CUSTOMER", 5)
+    url = database_url(db, customers, ipc)
+    marker = OUT / f"{'sqlite' if db == 'sqlite' else 'postgresql'}.json"
+    info = json.loads(marker.read_text()) if marker.exists() else {}
+    same = info.get("customers") == customers and info.get("ipc") == ipc
+    if db != "sqlite":
+        try:
+            ensure_pg_database(url, recreate=not same)
+        except Exception as exc:  # no server: report and go on with the next database
+            console.print(f"[red]{db}: cannot reach PostgreSQL ({exc}); skipped.[/red]")
+            return 1
+    elif not same:
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    os.environ["DATABASE_URL"] = url
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from vinculo.devdata import seeding
+
+    console.rule(f"[bold]{db}[/bold] · {customers:,} customers · {ipc} interactions each")
+    call_command("migrate", verbosity=0, skip_checks=True)
+    if same and seeding.seeded_count(SEED) == customers:
+        console.print(
+            f"Reusing the seeded database (seeded in {info['seconds']:.0f} s, "
+            f"{info['rows_per_second']:,.0f} rows/s)."
+        )
+    else:
+        from vinculo.devdata.management.commands.seed import seed_with_progress
+
+        seeding.reset_seeded()
+        stats = seed_with_progress(
+            customers=customers, seed=SEED, interactions_per_customer=ipc, batch=10_000
+        )
+        info = {
+            "customers": customers,
+            "ipc": ipc,
+            "rows": stats.rows,
+            "interactions": stats.interactions,
+            "seconds": stats.seconds,
+            "rows_per_second": stats.rows_per_second,
+        }
+        marker.write_text(json.dumps(info, indent=2))
+        console.print(
+            f"Seeded {stats.rows:,} rows ({stats.interactions:,} interactions) in "
+            f"{stats.seconds:.0f} s: {stats.rows_per_second:,.0f} rows/s."
+        )
+    from django.db import connections
+
+    connections.close_all()
+    results = measure(console)
+    report(console, db, info, results)
+    return 0
+
+
+# --- scenarios ---------------------------------------------------------------------------------
+
+
+def scenarios() -> list[tuple[str, str, list[str], dict]]:
+    """(label, username, URLs, headers). URLs are sampled round-robin by the clients."""
+    from vinculo.accounts.models import User
+    from vinculo.customers.selectors import visible_customers
+
+    rep = User.objects.get(username="rep")
+    rnd = random.Random(SEED)
+    visible = visible_customers(rep)
+    top = visible.order_by("-pk").values_list("pk", flat=True).first() or 0
+    # Random visible customers, found by probing random ids (no ORDER BY RANDOM() on 1M rows).
+    pks: list[int] = []
+    for _ in range(400):
+        pk = visible.filter(pk__gte=rnd.randint(1, max(1, top))).values_list("pk", flat=True)
+        pk = pk.order_by("pk").first()
+        if pk:
+            pks.append(pk)
+        if len(pks) >= 60:
+            break
+    hx = {"HX-Request": "true"}
+    return [
+        ("customer list (all, admin)", "admin", ["/customers/"], {}),
+        ("customer list (rep)", "rep", ["/customers/"], {}),
+        ("customer list sorted", "rep", ["/customers/?sort=-last_contact"], {}),
+        ("customer list filtered", "rep", ["/customers/?stage=customer&city=Madrid"], {}),
+        ("customer list search", "rep", ["/customers/?q=garc", "/customers/?q=maria"], {}),
+        (
+            "quick search (header)",
+            "rep",
+            [f"/search/customers/?q={p.replace('+', '%2B')}" for p in QUICK_PREFIXES],
+            hx,
+        ),
+        ("customer 360", "rep", [f"/customers/{pk}/" for pk in pks], {}),
+        ("timeline", "rep", [f"/customers/{pk}/timeline/" for pk in pks], hx),
+        ("my day", "rep", ["/my-day/"], {}),
+    ]
+
+
+def _worker(args):
+    """One client (its own process and database connection): time ``requests`` GETs."""
+    _label, username, urls, headers, offset, count = args
+    from django.db import connections
+    from django.test import Client
+
+    from vinculo.accounts.models import User
+
+    connections.close_all()
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    times = []
+    errors = 0
+    for i in range(count):
+        url = urls[(offset + i) % len(urls)]
+        t0 = time.perf_counter()
+        response = client.get(url, headers=headers)
+        times.append((time.perf_counter() - t0) * 1000)
+        if response.status_code != 200:
+            errors += 1
+    connections.close_all()
+    return times, errors
+
+
+def probe(label: str, username: str, url: str, headers: dict) -> str | None:
+    """None if the page answers 200, else why it is not available."""
+    from django.test import Client
+
+    from vinculo.accounts.models import User
+
+    client = Client(raise_request_exception=False)
+    client.force_login(User.objects.get(username=username))
+    try:
+        response = client.get(url, headers=headers)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc)[:80]}"
+    if response.status_code != 200:
+        return f"HTTP {response.status_code}"
+    return None
+
+
+def measure(console) -> list[dict]:
+    import multiprocessing as mp
+
+    from django.db import connections
+
+    clients = env_int("BENCH_CLIENTS", 4)
+    requests = env_int("BENCH_REQUESTS", 120)
+    results = []
+    for label, username, urls, headers in scenarios():
+        if not urls:
+            results.append({"label": label, "missing": "no sample data"})
+            continue
+        why = probe(label, username, urls[0], headers)
+        if why:
+            console.print(f"  {label}: [yellow]not available[/yellow] ({why})")
+            results.append({"label": label, "missing": why})
+            continue
+        # Warm-up (caches, prepared plans), not measured.
+        _worker((label, username, urls, headers, 0, min(len(urls), 10)))
+        connections.close_all()
+        per = max(1, requests // clients)
+        jobs = [(label, username, urls, headers, k * per, per) for k in range(clients)]
+        t0 = time.perf_counter()
+        with mp.get_context("fork").Pool(clients) as pool:
+            parts = pool.map(_worker, jobs)
+        wall = time.perf_counter() - t0
+        times = [t for part, _ in parts for t in part]
+        errors = sum(e for _, e in parts)
+        results.append(
+            {
+                "label": label,
+                "n": len(times),
+                "errors": errors,
+                "p50": percentile(times, 0.50),
+                "p95": percentile(times, 0.95),
+                "p99": percentile(times, 0.99),
+                "rps": len(times) / wall,
+            }
+        )
+        console.print(f"  {label}: p95 {results[-1]['p95']:.1f} ms")
+    results.append(search_comparison())
+    return results
+
+
+def search_comparison() -> dict:
+    """Header search through the index vs the naive icontains query, same prefixes, same user."""
+    from vinculo.accounts.models import User
+    from vinculo.customers import search
+    from vinculo.customers.selectors import visible_customers
+
+    rep = User.objects.get(username="rep")
+    qs = visible_customers(rep).only("id", "name", "company_name", "email", "city")
+    indexed, naive = [], []
+    for _ in range(3):
+        for prefix in QUICK_PREFIXES:
+            t0 = time.perf_counter()
+            search.quick(qs, prefix, limit=8)
+            indexed.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            # What the header did before the index: icontains, names first by sorting.
+            list(search.portable(qs, prefix).order_by("name")[:8])
+            naive.append((time.perf_counter() - t0) * 1000)
+    return {
+        "label": "search: index vs icontains",
+        "indexed_p50": statistics.median(indexed),
+        "naive_p50": statistics.median(naive),
+        "indexed_p95": percentile(indexed, 0.95),
+        "naive_p95": percentile(naive, 0.95),
+    }
+
+
+def report(console, db: str, info: dict, results: list[dict]) -> None:
+    from rich.table import Table
+
+    budget = env_int("BENCH_BUDGET_MS", 50)
+    table = Table(title=f"{db}: server time per request, {env_int('BENCH_CLIENTS', 4)} clients")
+    for col in ("scenario", "n", "p50 ms", "p95 ms", "p99 ms", "req/s", f"p95 < {budget} ms"):
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+    for r in results:
+        if "missing" in r:
+            table.add_row(r["label"], "", "", "", "", "", f"not available ({r['missing']})")
+        elif "naive_p50" in r:
+            ratio = r["naive_p50"] / r["indexed_p50"] if r["indexed_p50"] else float("inf")
+            table.add_row(
+                r["label"],
+                "",
+                f"{r['indexed_p50']:.1f} vs {r['naive_p50']:.1f}",
+                f"{r['indexed_p95']:.1f} vs {r['naive_p95']:.1f}",
+                "",
+                "",
+                f"{ratio:.1f}x faster",
+            )
+        else:
+            ok = r["p95"] < budget and not r["errors"]
+            verdict = "[green]PASS[/green]" if ok else "[red]FAIL[/red]"
+            if r["errors"]:
+                verdict += f" ({r['errors']} errors)"
+            table.add_row(
+                r["label"],
+                str(r["n"]),
+                f"{r['p50']:.1f}",
+                f"{r['p95']:.1f}",
+                f"{r['p99']:.1f}",
+                f"{r['rps']:.0f}",
+                verdict,
+            )
+    console.print(table)
+    console.print(
+        f"seed: {info.get('customers', 0):,} customers, {info.get('rows', 0):,} rows in "
+        f"{info.get('seconds', 0):.0f} s ({info.get('rows_per_second', 0):,.0f} rows/s)"
+    )
+    (OUT / f"results-{db}.json").write_text(
+        json.dumps({"seed": info, "results": results}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    if len(sys.argv) == 3 and sys.argv[1] == "--database":
+        sys.exit(child(sys.argv[2]))
+    sys.exit(main())

@@ -209,3 +209,18 @@ def test_find_duplicates_command(manager, capsys):
     call_command("find_duplicates", "--limit", "5")
     out = capsys.readouterr().out
     assert f"{a.pk}\t{b.pk}\temail\t100" in out
+
+
+def test_review_page_says_when_the_name_search_stopped_early(manager, client_for, monkeypatch):
+    from vinculo.customers import duplicates
+
+    person(manager, "Gil", "Ana", city="Soria")
+    person(manager, "Gil", "Ana", city="Soria")
+    real = duplicates.review_duplicates
+    monkeypatch.setattr(
+        duplicates,
+        "review_duplicates",
+        lambda **kw: real(**{**kw, "max_seconds": -1, "cache_seconds": 0}),
+    )
+    resp = client_for(manager).get(reverse("duplicate_list"))
+    assert 'data-testid="duplicates-incomplete"' in resp.content.decode()

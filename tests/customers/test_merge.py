@@ -284,6 +284,9 @@ def test_merge_screens_compare_confirm_merge_and_undo(manager, pair, client_for)
     resp = client.post(url, {**form, "step": "merge"})
     assert resp.status_code == 302
     assert resp["Location"] == reverse("customer_detail", args=[s.pk])
+    page = client.get(resp["Location"])
+    assert page.status_code == 200
+    assert 'data-testid="undo-merge"' in page.content.decode()  # the message's Undo button
     lo.refresh_from_db()
     s.refresh_from_db()
     assert lo.merged_into_id == s.pk and s.last_name == "Sanz Ruiz"

@@ -18,12 +18,16 @@ duplicate" are left out.
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import groupby
 
-from django.db.models import Count, Q, QuerySet
+import numpy as np
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz import fuzz, process
@@ -32,7 +36,7 @@ from vinculo.core.errors import ValidationError
 from vinculo.core.models import AuditEntry
 from vinculo.core.normalize import fold, normalize_email, normalize_phone
 from vinculo.customers.models import Customer, CustomerEmail, CustomerPhone
-from vinculo.customers.selectors import visible_customers
+from vinculo.customers.selectors import visibility_q, visible_customers
 
 REASON_EMAIL = "email"
 REASON_PHONE = "phone"
@@ -93,9 +97,16 @@ def pair_key(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
 
 
+@lru_cache(maxsize=200_000)
+def _fold_cached(text: str) -> str:
+    # Names are made of few distinct words (first names, surnames, cities): fold each once.
+    return fold(text)
+
+
 def name_key(name: str) -> str:
-    """Folded, punctuation-free name with its tokens sorted: what the fuzzy pass compares."""
-    return " ".join(sorted(_PUNCT.sub(" ", fold(name)).split()))
+    """Folded, punctuation-free name with its tokens sorted: what the fuzzy pass compares.
+    Comparing two keys with ``fuzz.ratio`` equals ``token_sort_ratio`` on the folded names."""
+    return " ".join(sorted(_fold_cached(t) for t in _PUNCT.sub(" ", name or "").split()))
 
 
 def _base_customers(user) -> QuerySet[Customer]:
@@ -120,41 +131,60 @@ def dismissed_pairs() -> set[tuple[int, int]]:
 
 
 def _channel_pairs(
-    model, value_field: str, vis: QuerySet[Customer], *, customer_id: int | None, limit: int
+    model,
+    value_field: str,
+    vis: QuerySet[Customer],
+    *,
+    customer_id: int | None,
+    limit: int,
+    restricted: bool,
 ) -> Iterator[tuple[int, int, str]]:
     """(low id, high id, shared value) for customers of the same kind sharing a channel value."""
-    rows = model.objects.filter(customer__in=vis.values("pk"))
     if customer_id is not None:
         own = model.objects.filter(customer_id=customer_id).values_list(value_field, flat=True)
         kind = Customer.objects.filter(pk=customer_id).values_list("kind", flat=True)
-        rows = rows.filter(**{f"{value_field}__in": own}, customer__kind__in=kind)
-        for value, other in rows.exclude(customer_id=customer_id).values_list(
-            value_field, "customer_id"
-        )[: limit * 2]:
+        rows = model.objects.filter(
+            **{f"{value_field}__in": own},
+            customer__in=vis.filter(kind__in=kind).values("pk"),
+        ).exclude(customer_id=customer_id)
+        for value, other in rows.values_list(value_field, "customer_id")[: limit * 2]:
             a, b = pair_key(customer_id, other)
             yield a, b, value
         return
+    raw = model.objects.all()
+    if restricted:  # a rep's few customers: filter first, the subquery is selective
+        raw = raw.filter(customer__in=vis.values("pk"))
+    # (customer, value) is unique, so COUNT(*) counts customers: no DISTINCT, and without a
+    # visibility filter no join either (the GROUP BY reads the value index only).
     groups = (
-        rows.values(value_field, "customer__kind")
-        .annotate(n=Count("customer_id", distinct=True))
+        raw.values(value_field)
+        .annotate(n=Count("pk"))
         .filter(n__gt=1)
-        .order_by(value_field, "customer__kind")[:limit]
+        .order_by(value_field)
+        .values(value_field, "n")[:limit]
     )
-    keys = {(g[value_field], g["customer__kind"]) for g in groups}
-    if not keys:
+    values = [g[value_field] for g in groups]
+    if not values:
         return
-    members = (
-        rows.filter(**{f"{value_field}__in": {v for v, _k in keys}})
-        .order_by(value_field, "customer__kind", "customer_id")
-        .values_list(value_field, "customer__kind", "customer_id")
+    members = list(
+        model.objects.filter(**{f"{value_field}__in": values})
+        .order_by(value_field, "customer_id")
+        .values_list(value_field, "customer_id")
     )
-    for (value, kind), grp in groupby(members, key=lambda r: (r[0], r[1])):
-        if (value, kind) not in keys:
-            continue
-        ids = [r[2] for r in grp][:MAX_GROUP]
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                yield a, b, value
+    ids = sorted({pk for _v, pk in members})
+    live: dict[int, str] = {}  # visible, not merged away: id -> kind
+    for i in range(0, len(ids), 1000):
+        live.update(vis.filter(pk__in=ids[i : i + 1000]).values_list("pk", "kind"))
+    for value, grp in groupby(members, key=lambda r: r[0]):
+        by_kind: dict[str, list[int]] = defaultdict(list)
+        for _v, pk in grp:
+            if pk in live:
+                by_kind[live[pk]].append(pk)
+        for same_kind in by_kind.values():
+            same_kind = same_kind[:MAX_GROUP]
+            for i, a in enumerate(same_kind):
+                for b in same_kind[i + 1 :]:
+                    yield a, b, value
 
 
 # --- fuzzy names in the same city ----
@@ -169,20 +199,27 @@ def _block_matches(block: list[tuple[int, str]]) -> Iterator[tuple[int, int, flo
     for start in starts:
         window = block[start : start + MAX_BLOCK]
         keys = [k for _id, k in window]
+        # Keys are already token-sorted, so plain ratio == token_sort_ratio, and much faster.
         matrix = process.cdist(
-            keys, keys, scorer=fuzz.token_sort_ratio, score_cutoff=NAME_THRESHOLD, workers=1
+            keys, keys, scorer=fuzz.ratio, score_cutoff=NAME_THRESHOLD, workers=1
         )
-        for i in range(len(window)):
-            row = matrix[i]
-            for j in range(i + 1, len(window)):
-                if row[j] >= NAME_THRESHOLD:
-                    pk = pair_key(window[i][0], window[j][0])
-                    if pk not in seen:
-                        seen.add(pk)
-                        yield pk[0], pk[1], float(row[j])
+        # Only the upper triangle: each pair once, never a name with itself.
+        rows, cols = np.nonzero(np.triu(matrix, k=1) >= NAME_THRESHOLD)
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+            pk = pair_key(window[i][0], window[j][0])
+            if pk not in seen:
+                seen.add(pk)
+                yield pk[0], pk[1], float(matrix[i, j])
 
 
-def _name_pairs(vis: QuerySet[Customer]) -> Iterator[tuple[int, int, float]]:
+class _OutOfTime(Exception):
+    pass
+
+
+def _name_pairs(
+    vis: QuerySet[Customer], *, deadline: float | None = None
+) -> Iterator[tuple[int, int, float]]:
+    """Similar names per city; raises _OutOfTime once ``deadline`` (monotonic) has passed."""
     rows = (
         vis.exclude(city="")
         .annotate(city_key=Lower("city"))
@@ -191,7 +228,7 @@ def _name_pairs(vis: QuerySet[Customer]) -> Iterator[tuple[int, int, float]]:
         .iterator(chunk_size=5000)
     )
     # One city (and kind) in memory at a time; compared block by block.
-    for _group_key, group in groupby(rows, key=lambda r: (fold(r[3]), r[1])):
+    for _group_key, group in groupby(rows, key=lambda r: (_fold_cached(r[3]), r[1])):
         blocks: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for pk, _kind, name, _city in group:
             key = name_key(name)
@@ -200,6 +237,8 @@ def _name_pairs(vis: QuerySet[Customer]) -> Iterator[tuple[int, int, float]]:
         for block in blocks.values():
             if len(block) > 1:
                 yield from _block_matches(block)
+            if deadline is not None and time.monotonic() > deadline:
+                raise _OutOfTime
 
 
 def _name_pairs_for(
@@ -235,7 +274,45 @@ def find_duplicates(
     """Candidate duplicate pairs among the customers ``user`` may see (``None``: all), email
     matches first, then phones, then similar names. At most ``limit`` pairs; dismissed pairs
     are left out. With ``customer_id``, only pairs involving that customer."""
+    return _find(user=user, customer_id=customer_id, limit=limit, max_seconds=None)[0]
+
+
+@dataclass
+class DuplicateReview:
+    pairs: list[DuplicatePair]
+    # False when the similar-name pass stopped at its time budget: more pairs may exist.
+    complete: bool
+
+
+def review_duplicates(
+    *, user, limit: int = DEFAULT_LIMIT, max_seconds: float = 5.0, cache_seconds: int = 600
+) -> DuplicateReview:
+    """The pairs for the review page: like find_duplicates, but the similar-name pass stops
+    after ``max_seconds`` (so a page never hangs on a million customers; the command runs it
+    in full) and the result is cached until a customer or a dismissal changes."""
+    watermark = (
+        Customer.objects.aggregate(m=Max("updated_at"))["m"],
+        AuditEntry.objects.filter(object_type=DISMISSAL_TYPE).aggregate(m=Max("id"))["m"],
+    )
+    key = "vinculo:duplicates:{}:{}:{}".format(
+        getattr(user, "pk", None), limit, hash((str(watermark[0]), watermark[1]))
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    pairs, complete = _find(user=user, customer_id=None, limit=limit, max_seconds=max_seconds)
+    review = DuplicateReview(pairs=pairs, complete=complete)
+    cache.set(key, review, cache_seconds)
+    return review
+
+
+def _find(
+    *, user, customer_id: int | None, limit: int, max_seconds: float | None
+) -> tuple[list[DuplicatePair], bool]:
+    deadline = time.monotonic() + max_seconds if max_seconds is not None else None
+    complete = True
     vis = _base_customers(user)
+    restricted = user is not None and visibility_q(user) is not None
     dismissed = dismissed_pairs()
     pairs: dict[tuple[int, int], DuplicatePair] = {}
 
@@ -259,7 +336,7 @@ def find_duplicates(
         (CustomerPhone, "number", REASON_PHONE),
     ):
         for a, b, value in _channel_pairs(
-            model, value_field, vis, customer_id=customer_id, limit=budget
+            model, value_field, vis, customer_id=customer_id, limit=budget, restricted=restricted
         ):
             add(a, b, reason, 100.0, value)
     if customer_id is not None:
@@ -270,13 +347,17 @@ def find_duplicates(
             ):
                 add(customer_id, other, REASON_NAME, score, "")
     elif len(pairs) < limit:
-        gen = _name_pairs(vis)
-        for a, b, score in gen:
-            if not add(a, b, REASON_NAME, score, ""):
-                break
+        gen = _name_pairs(vis, deadline=deadline)
+        try:
+            for a, b, score in gen:
+                if not add(a, b, REASON_NAME, score, ""):
+                    break
+        except _OutOfTime:
+            complete = False
         gen.close()
     order = {REASON_EMAIL: 0, REASON_PHONE: 1, REASON_NAME: 2}
-    return sorted(pairs.values(), key=lambda p: (order[p.reason], -p.score, p.a_id, p.b_id))
+    ranked = sorted(pairs.values(), key=lambda p: (order[p.reason], -p.score, p.a_id, p.b_id))
+    return ranked, complete
 
 
 def duplicates_of(*, user, customer_id: int) -> list[DuplicatePair]:

@@ -43,7 +43,8 @@ def _customers_by_id(user, ids) -> dict[int, Customer]:
 @domain_errors_to_http
 def duplicate_list(request):
     require(request.user, "customers.merge")
-    pairs = duplicates.find_duplicates(user=request.user)
+    review = duplicates.review_duplicates(user=request.user)
+    pairs = review.pairs
     page = Paginator(pairs, PER_PAGE).get_page(request.GET.get("page"))
     by_id = _customers_by_id(request.user, {i for p in page for i in (p.a_id, p.b_id)})
     rows = [
@@ -54,7 +55,14 @@ def duplicate_list(request):
     return render(
         request,
         "customers/duplicate_list.html",
-        {"rows": rows, "page": page, "total": len(pairs), "nav": "customers"},
+        {
+            "rows": rows,
+            "page": page,
+            "total": len(pairs),
+            "truncated": len(pairs) >= duplicates.DEFAULT_LIMIT,
+            "incomplete": not review.complete,
+            "nav": "customers",
+        },
     )
 
 

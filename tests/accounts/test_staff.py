@@ -139,6 +139,16 @@ def test_duplicate_username_is_shown_next_to_the_field(client_for, admin, rep):
     assert User.objects.filter(username__iexact="rep").count() == 1
 
 
+def test_all_create_mistakes_are_reported_at_once(client_for, admin, rep):
+    response = client_for(admin).post(
+        reverse("staff_user_create"),
+        {"username": "rep", "password": "x", "role": Role.SALES_REP},
+    )
+    html = response.content.decode()
+    assert "already taken" in _error_after(html, "id_username")
+    assert "too short" in _error_after(html, "id_password")
+
+
 def test_weak_password_is_refused_and_nothing_is_written(client_for, admin):
     response = client_for(admin).post(
         reverse("staff_user_create"),

@@ -78,7 +78,7 @@ def create_user(
     actor,
     username: str,
     password: str,
-    role: str = Role.SALES_REP,
+    role: str = "sales_rep",
     first_name: str = "",
     last_name: str = "",
     email: str = "",
@@ -89,27 +89,32 @@ def create_user(
     """Create a member of staff with a role, a team and a password (checked by the password
     validators in settings). Audited; nothing is written if anything is invalid."""
     _require_manage(actor)
-    fields = _clean_user_fields(
-        {
-            "username": username,
-            "first_name": first_name,
-            "last_name": last_name,
-            "email": email,
-            "role": role,
-            "team_id": team_id or None,
-            "language": language or "",
-        },
-        instance=None,
-    )
-    user = User(**fields, is_active=is_active)
-    if not password:
-        raise ValidationError.for_field("password", _("Enter a password."))
+    values = {
+        "username": username,
+        "first_name": first_name,
+        "last_name": last_name,
+        "email": email,
+        "role": role,
+        "team_id": team_id or None,
+        "language": language or "",
+    }
+    errors: dict[str, list[str]] = {}
     try:
-        password_validation.validate_password(password, user)
-    except DjangoValidationError as exc:
-        raise ValidationError(
-            _("Please correct the errors below."), field_errors={"password": list(exc.messages)}
-        ) from None
+        values = _clean_user_fields(values, instance=None)
+    except ValidationError as exc:
+        errors.update(exc.field_errors)
+    # Report a weak password together with the other mistakes, not one round-trip later.
+    user = User(**{k: v for k, v in values.items() if k != "team_id"}, is_active=is_active)
+    if not password:
+        errors["password"] = [_("Enter a password.")]
+    else:
+        try:
+            password_validation.validate_password(password, user)
+        except DjangoValidationError as exc:
+            errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationError(_("Please correct the errors below."), field_errors=errors)
+    user.team_id = values["team_id"]
     user.set_password(password)
     # Administrators also get the Django admin; the role is what the CRM checks.
     user.is_staff = user.role == Role.ADMIN

@@ -306,14 +306,7 @@ def start_handover_in_background(
 ) -> None:
     """Check the handover now (same refusals as ``handover``) and queue it for the worker once
     the caller's transaction commits. The checks run again in the task."""
-    kwargs = {
-        "actor_id": actor.pk if actor is not None else None,
-        "from_user_id": from_user_id,
-        "to_user_id": to_user_id,
-        "include_customers": include_customers,
-        "include_tasks": include_tasks,
-        "deactivate_from": deactivate_from,
-    }
+    actor_id = actor.pk if actor is not None else None
     with transaction.atomic():
         _check(
             actor,
@@ -321,7 +314,16 @@ def start_handover_in_background(
             to_user_id=to_user_id,
             deactivate_from=deactivate_from,
         )
-        transaction.on_commit(lambda: handover_task.enqueue(**kwargs))
+        transaction.on_commit(
+            lambda: handover_task.enqueue(
+                actor_id=actor_id,
+                from_user_id=from_user_id,
+                to_user_id=to_user_id,
+                include_customers=include_customers,
+                include_tasks=include_tasks,
+                deactivate_from=deactivate_from,
+            )
+        )
 
 
 def _write_audit(actor, from_user, to_user, result: HandoverResult) -> AuditEntry:
@@ -330,7 +332,7 @@ def _write_audit(actor, from_user, to_user, result: HandoverResult) -> AuditEntr
     head = {name: ids[:AUDIT_IDS_PER_ROW] for name, ids in result.ids.items()}
     entry = audit.record(
         actor=actor,
-        action=AuditEntry.Action.HANDOVER,
+        action="handover",
         object_type=OBJECT_TYPE,
         object_id=from_user.pk,
         object_repr=f"{from_user} → {to_user}",
@@ -352,7 +354,7 @@ def _write_audit(actor, from_user, to_user, result: HandoverResult) -> AuditEntr
             parts += 1
             audit.record(
                 actor=actor,
-                action=AuditEntry.Action.HANDOVER,
+                action="handover",
                 object_type=PART_OBJECT_TYPE,
                 object_id=entry.pk,
                 payload={

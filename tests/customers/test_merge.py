@@ -340,3 +340,40 @@ def test_tags_are_unioned_without_touching_the_tag_table(manager, pair):
         actor=manager, survivor_id=pair["survivor"].pk, loser_id=pair["loser"].pk
     )
     assert Tag.objects.count() == tags
+
+
+def test_records_merged_earlier_follow_and_come_back(manager, pair):
+    s, lo = pair["survivor"], pair["loser"]
+    older = create_customer(actor=manager, first_name="M.", last_name="Sanz", owner_id=manager.pk)
+    merging.merge_customers(actor=manager, survivor_id=lo.pk, loser_id=older.pk)
+    entry = merging.merge_customers(actor=manager, survivor_id=s.pk, loser_id=lo.pk).audit_entry
+    older.refresh_from_db()
+    assert older.merged_into_id == s.pk  # no chain through a hidden record
+    merging.unmerge(actor=manager, audit_entry_id=entry.pk)
+    older.refresh_from_db()
+    assert older.merged_into_id == lo.pk
+
+
+def test_undo_keeps_edits_made_after_the_merge(manager, pair):
+    from vinculo.customers.services import update_customer
+
+    s, lo = pair["survivor"], pair["loser"]
+    entry = merging.merge_customers(
+        actor=manager, survivor_id=s.pk, loser_id=lo.pk, field_choices={"source": "loser"}
+    ).audit_entry
+    update_customer(actor=manager, customer_id=s.pk, expected_version=None, stage="lost")
+    merging.unmerge(actor=manager, audit_entry_id=entry.pk)
+    s.refresh_from_db()
+    assert s.stage == "lost"  # edited since: kept
+    assert s.source == "web"  # untouched since: restored
+
+
+def test_undo_button_twice_shows_a_message(manager, pair, client_for):
+    s, lo = pair["survivor"], pair["loser"]
+    entry = merging.merge_customers(actor=manager, survivor_id=s.pk, loser_id=lo.pk).audit_entry
+    client = client_for(manager)
+    url = reverse("duplicate_unmerge", args=[entry.pk])
+    assert client.post(url).status_code == 302
+    resp = client.post(url, follow=True)
+    assert "already been undone" in resp.content.decode()
+    assert AuditEntry.objects.filter(action="unmerge", customer_id=s.pk).count() == 1

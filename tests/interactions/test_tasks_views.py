@@ -298,3 +298,16 @@ def test_admin_may_filter_any_assignee(client_for, admin, rep_b):
     make_task(other, title="Agent task")
     html = client_for(admin).get(reverse("task_list"), {"assignee": str(rep_b.pk)}).content.decode()
     assert "Task of B" in html and "Agent task" not in html
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_task_list_query_count_does_not_grow_with_rows(
+    client_for, manager, rep, rows, django_assert_max_num_queries
+):
+    customer = CustomerFactory(owner=rep, team=rep.team)
+    for i in range(rows):
+        make_task(rep if i % 2 else manager, days=i, title=f"T{i}", customer=customer)
+    client = client_for(manager)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("task_list"), {"assignee": "all"})
+    assert len(response.context["tasks"]) == rows

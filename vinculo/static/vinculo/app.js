@@ -212,11 +212,21 @@
       else buttons[index - 1].focus();
     } else if (event.key === "Enter" && inInput) {
       event.preventDefault();
-      buttons[0].click();
+      pickCustomer(buttons[0]);
     }
   });
 
+  // Loading the form is done here rather than with hx-get on each result, so a fast Enter
+  // works even before htmx has processed freshly swapped results.
+  function pickCustomer(button) {
+    var box = document.getElementById("quick-log-dialog-form");
+    if (!button || !box || !window.htmx) return;
+    htmx.ajax("GET", button.dataset.url, { target: box, swap: "innerHTML" });
+  }
+
   document.addEventListener("click", function (event) {
+    var pick = event.target.closest && event.target.closest("button[data-customer-pick]");
+    if (pick) pickCustomer(pick);
     var closer = event.target.closest && event.target.closest("[data-close-dialog]");
     if (closer) closeDialog(closer.closest("dialog"));
   });

@@ -217,3 +217,24 @@ def test_tasks_on_another_teams_customer_are_hidden(api_for, rep, rep_b, theirs)
     assert response.status_code == 404
     assert list(Task.objects.values_list("title", flat=True)) == ["Secret"]
     assert api.get("tasks").json()["items"] == []
+
+
+def test_task_list_query_count_does_not_grow(api_for, rep, mine, django_assert_max_num_queries):
+    api = api_for(rep)
+
+    def add(n):
+        for i in range(n):
+            services.create_task(
+                actor=rep,
+                title=f"T{i}",
+                due_date=dt.date(2026, 3, 1),
+                assignee_id=rep.pk,
+                customer_id=mine.pk,
+            )
+
+    add(3)
+    with django_assert_max_num_queries(6):
+        assert len(api.get("tasks").json()["items"]) == 3
+    add(30)
+    with django_assert_max_num_queries(6):
+        assert len(api.get("tasks").json()["items"]) == 33

@@ -167,3 +167,17 @@ def test_header_endpoint_query_count_does_not_grow(
             reverse("customer_quick_search"), {"q": "bulk"}, headers={"HX-Request": "true"}
         )
     assert response.content.decode().count('role="option"') == 8
+
+
+def test_header_box_works_without_js_and_with_htmx(rf, rep):
+    from django.template.loader import render_to_string
+
+    request = rf.get("/customers/", {"q": "ana"})
+    request.user = rep
+    html = render_to_string("_header_search.html", request=request)
+    assert f'action="{reverse("customer_list")}"' in html and 'method="get"' in html
+    assert 'name="q"' in html and 'value="ana"' in html
+    assert f'hx-get="{reverse("customer_quick_search")}"' in html
+    assert 'hx-trigger="input changed delay:200ms' in html
+    assert 'role="combobox"' in html and 'role="listbox"' in html
+    assert 'aria-controls="quick-search-results"' in html

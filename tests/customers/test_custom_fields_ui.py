@@ -204,3 +204,15 @@ def test_edit_keeps_values_of_inactive_fields(defaults, rep, client_for):
     assert client_for(rep).post(reverse("customer_edit", args=[c.pk]), data).status_code == 302
     c.refresh_from_db()
     assert c.attributes == {"occupation": "Baker", "gender": "male"}
+
+
+def test_custom_field_labels_follow_the_user_language(defaults, rep, client_for):
+    rep.language = "es"
+    rep.save()
+    c = services.create_customer(
+        actor=rep, last_name="Ruiz", owner_id=rep.pk, attributes={"household_size": 2}
+    )
+    html = client_for(rep).get(reverse("customer_detail", args=[c.pk])).content.decode()
+    assert "Tamaño del hogar" in html
+    form = client_for(rep).get(reverse("customer_edit", args=[c.pk])).content.decode()
+    assert "Fecha de nacimiento" in form

@@ -390,3 +390,40 @@ def test_360_query_count_does_not_grow(n, rep, client_for, django_assert_max_num
     with django_assert_max_num_queries(20):
         html = client.get(detail(c)).content.decode()
     assert f"e{n - 1}@example.com" in html
+
+
+def test_htmx_history_restore_gets_the_full_page(admin, client_for):
+    CustomerFactory(name="Ana")
+    response = client_for(admin).get(
+        LIST, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert "<html" in response.content.decode()
+
+
+def test_service_field_errors_map_to_form_fields():
+    from vinculo.core.errors import ValidationError
+    from vinculo.customers.forms import remap_errors
+
+    exc = ValidationError(
+        "bad",
+        field_errors={"attributes.gender": ["no"], "emails": ["bad email"], "city": ["x"]},
+    )
+    mapped = remap_errors(exc, {"emails": "email"})
+    assert mapped.field_errors == {"attr_gender": ["no"], "email": ["bad email"], "city": ["x"]}
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_filtered_list_query_count_does_not_grow(
+    n, admin, client_for, django_assert_max_num_queries
+):
+    CustomField.objects.create(key="lifestyle", label="L", type="choice", choices=["urban"])
+    Customer.objects.bulk_create(
+        Customer(name=f"C{i}", owner=admin, city="Madrid", attributes={"lifestyle": "urban"})
+        for i in range(n)
+    )
+    client = client_for(admin)
+    params = {"attr.lifestyle": "urban", "city": "Madrid", "sort": "-last_contact"}
+    client.get(LIST, params)
+    with django_assert_max_num_queries(9):
+        html = client.get(LIST, params).content.decode()
+    assert len(row_names(html)) == n

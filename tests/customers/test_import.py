@@ -108,6 +108,7 @@ def test_custom_fields_are_offered_and_matched_by_label(client_for, marketer):
         ("noheader.csv", b"ana@example.com,600111222\nbea@example.com,600111333\n", "column"),
         ("wide.csv", (",".join(f"c{i}" for i in range(201)) + "\n").encode(), "201 columns"),
         ("notes.txt.pdf", b"%PDF-1.4", ".csv, .xlsx or .vcf"),
+        ("header_only.csv", b"Nombre,Correo\n", "no rows"),
         ("fake.xlsx", b"Name\nAna\n", "Excel"),
     ],
 )

@@ -778,6 +778,8 @@ def create_import_job(*, actor, name: str, data: bytes) -> ImportJob:
         raise ImportFileError(_("The file is empty."))
     fmt = detect_format(name, data[:4096])
     table = read_table(data, fmt)
+    if next(iter(table.records()), None) is None:
+        raise ImportFileError(_("The file has column names but no rows to import."))
     job = ImportJob(created_by=actor, original_name=Path(name).name[:255], format=fmt)
     job.options = {
         "upsert": "external_id" if fmt == "vcf" else "none",

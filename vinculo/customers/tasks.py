@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils import translation
 from django_tasks import task
 
 from vinculo.customers import importing
+from vinculo.customers.models import ImportJob
+
+
+def _language(job: ImportJob) -> str:
+    # Row messages are stored in the job: write them in the language of who started it.
+    return getattr(job.created_by, "language", "") or settings.LANGUAGE_CODE
 
 
 @task()
 def run_import_task(job_id: int) -> dict:
     """Run (or resume) a confirmed customer import; safe to enqueue twice (resumes from
-    ``rows_done`` and does nothing once the job is done)."""
-    job = importing.run_import(job_id=job_id)
+    ``rows_done``, and does nothing once the job is done)."""
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    with translation.override(_language(job)):
+        job = importing.run_import(job_id=job_id)
     return {
         "created": job.created_count,
         "updated": job.updated_count,
@@ -22,9 +32,8 @@ def run_import_task(job_id: int) -> dict:
 @task()
 def analyse_import_task(job_id: int) -> dict:
     """The dry run of a big import file, off the web request; the preview page polls."""
-    from vinculo.customers.models import ImportJob
-
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if job.status != ImportJob.Status.MAPPED:
         return {}  # re-mapped or already run since this was queued
-    return importing.analyse_import(actor=job.created_by, job=job).counts()
+    with translation.override(_language(job)):
+        return importing.analyse_import(actor=job.created_by, job=job).counts()

@@ -1,0 +1,252 @@
+"""Board, move endpoint, list, detail, create/edit, forecast and reports pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from tests.customers.factories import CustomerFactory
+from vinculo.interactions.models import Interaction
+from vinculo.sales import pipelines
+from vinculo.sales.models import Opportunity, Stage, StageHistory
+
+BOARD = "/sales/pipeline/"
+LIST = "/sales/opportunities/"
+
+
+@pytest.fixture
+def sales(db):
+    return pipelines.ensure_default_pipeline()
+
+
+def stage(pipeline, name):
+    return Stage.objects.get(pipeline=pipeline, name=name)
+
+
+def make_opps(owner, n, *, amount="100", **kwargs):
+    customer = CustomerFactory(owner=owner, team=owner.team)
+    return [
+        pipelines.create_opportunity(
+            actor=owner, customer_id=customer.pk, name=f"Deal {i}", amount=amount, **kwargs
+        )
+        for i in range(n)
+    ]
+
+
+def test_board_renders_columns_with_totals(client_for, rep, sales):
+    make_opps(rep, 2, amount="1000")
+    make_opps(rep, 1, amount="500", stage_id=stage(sales, "Proposal").pk)
+    resp = client_for(rep).get(BOARD)
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    for name in ("Qualification", "Needs analysis", "Proposal", "Negotiation", "Won", "Lost"):
+        assert f'data-testid="column-{name.lower().replace(" ", "-")}"' in html
+    cols = {c["stage"].name: c for c in resp.context["columns"]}
+    assert (cols["Qualification"]["count"], cols["Qualification"]["total"]) == (2, Decimal("2000"))
+    assert cols["Qualification"]["weighted"] == Decimal("200.00")
+    assert (cols["Proposal"]["count"], cols["Proposal"]["weighted"]) == (1, Decimal("250.00"))
+    assert "2 opportunities" in html and "weighted 250.00" in html
+    assert 'id="move-' in html and "Deal 0" in html
+
+
+def test_move_endpoint_moves_and_records_history(client_for, rep, sales):
+    (opp,) = make_opps(rep, 1)
+    proposal = stage(sales, "Proposal")
+    resp = client_for(rep).post(
+        f"{LIST}{opp.pk}/move/",
+        {"stage": proposal.pk, "position": 0, "version": opp.version},
+        HTTP_HX_REQUEST="true",
+    )
+    assert resp.status_code == 200
+    assert "is now in Proposal" in resp.content.decode()
+    opp.refresh_from_db()
+    assert opp.stage == proposal
+    assert list(
+        StageHistory.objects.filter(opportunity=opp).values_list("stage__name", flat=True)
+    ) == [
+        "Qualification",
+        "Proposal",
+    ]
+
+
+def test_plain_form_move_redirects_to_the_board(client_for, rep, sales):
+    (opp,) = make_opps(rep, 1)
+    resp = client_for(rep).post(
+        f"{LIST}{opp.pk}/move/", {"stage": stage(sales, "Negotiation").pk, "version": 1}
+    )
+    assert resp.status_code == 302 and resp["Location"].startswith(BOARD)
+    opp.refresh_from_db()
+    assert opp.stage.name == "Negotiation"
+
+
+def test_stale_version_gives_409_and_the_board(client_for, rep, sales):
+    (opp,) = make_opps(rep, 1)
+    pipelines.update_opportunity(
+        actor=rep, opportunity_id=opp.pk, expected_version=opp.version, next_step="Call"
+    )
+    resp = client_for(rep).post(
+        f"{LIST}{opp.pk}/move/",
+        {"stage": stage(sales, "Proposal").pk, "version": 1},
+        HTTP_HX_REQUEST="true",
+    )
+    assert resp.status_code == 409
+    html = resp.content.decode()
+    assert 'id="pipeline-board"' in html and "changed by someone else" in html
+    opp.refresh_from_db()
+    assert opp.stage.name == "Qualification"
+
+
+def test_moving_to_lost_asks_for_the_reason(client_for, rep, sales):
+    (opp,) = make_opps(rep, 1)
+    lost = stage(sales, "Lost")
+    client = client_for(rep)
+    resp = client.post(
+        f"{LIST}{opp.pk}/move/", {"stage": lost.pk, "version": 1}, HTTP_HX_REQUEST="true"
+    )
+    assert resp.status_code == 422
+    assert 'id="lost-reason"' in resp.content.decode()
+    opp.refresh_from_db()
+    assert opp.status == "open"
+    resp = client.post(
+        f"{LIST}{opp.pk}/move/",
+        {"stage": lost.pk, "version": 1, "lost_reason": "Chose a competitor"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert resp.status_code == 200
+    opp.refresh_from_db()
+    assert (opp.status, opp.lost_reason) == ("lost", "Chose a competitor")
+    # Without a script, the reason form is a page of its own.
+    (other,) = make_opps(rep, 1)
+    resp = client.post(f"{LIST}{other.pk}/move/", {"stage": lost.pk, "version": 1})
+    assert resp.status_code == 422 and 'name="lost_reason"' in resp.content.decode()
+
+
+def test_rep_cannot_move_another_teams_opportunity(client_for, rep, rep_b, sales):
+    (opp,) = make_opps(rep_b, 1)
+    client = client_for(rep)
+    resp = client.post(
+        f"{LIST}{opp.pk}/move/",
+        {"stage": stage(sales, "Won").pk, "version": 1},
+        HTTP_HX_REQUEST="true",
+    )
+    assert resp.status_code == 404
+    opp.refresh_from_db()
+    assert opp.stage.name == "Qualification" and opp.status == "open"
+    assert StageHistory.objects.filter(opportunity=opp).count() == 1
+    assert not Interaction.objects.filter(customer=opp.customer).exists()
+    assert client.get(f"{LIST}{opp.pk}/").status_code == 404
+    assert "Deal 0" not in client.get(BOARD).content.decode()
+
+
+def test_analyst_can_read_but_not_move(client_for, analyst, rep, sales):
+    (opp,) = make_opps(rep, 1)
+    client = client_for(analyst)
+    assert client.get(BOARD).status_code == 200
+    resp = client.post(f"{LIST}{opp.pk}/move/", {"stage": stage(sales, "Won").pk})
+    assert resp.status_code == 403
+    opp.refresh_from_db()
+    assert opp.status == "open"
+
+
+@pytest.mark.parametrize("url", [BOARD, LIST])
+def test_query_count_does_not_grow_with_opportunities(
+    client_for, rep, sales, django_assert_max_num_queries, url
+):
+    client = client_for(rep)
+    make_opps(rep, 3)
+    with django_assert_max_num_queries(10):
+        assert client.get(url).status_code == 200
+    make_opps(rep, 27)
+    with django_assert_max_num_queries(10):
+        resp = client.get(url)
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    if url == BOARD:
+        assert html.count('class="board-card"') == 30
+    else:
+        assert len(resp.context["page"].object_list) == 25
+
+
+def test_list_filters_sorts_paginates_and_empty_state(client_for, rep, sales):
+    client = client_for(rep)
+    resp = client.get(LIST)
+    assert "No opportunities yet" in resp.content.decode()
+    make_opps(rep, 30, expected_close_date=dt.date(2026, 5, 10))
+    (big,) = make_opps(rep, 1, amount="9999", expected_close_date=dt.date(2026, 6, 1))
+    resp = client.get(LIST, {"sort": "-amount"})
+    page = resp.context["page"]
+    assert page.object_list[0] == big and page.paginator.count == 31 and page.has_next()
+    resp = client.get(LIST, {"close_month": "2026-06"})
+    assert list(resp.context["page"].object_list) == [big]
+    resp = client.get(LIST, {"status": "won"})
+    assert "No opportunity matches these filters" in resp.content.decode()
+
+
+def test_detail_shows_history_and_close_buttons(client_for, rep, sales):
+    (opp,) = make_opps(rep, 1)
+    pipelines.move_opportunity(
+        actor=rep, opportunity_id=opp.pk, stage_id=stage(sales, "Proposal").pk
+    )
+    resp = client_for(rep).get(f"{LIST}{opp.pk}/")
+    html = resp.content.decode()
+    assert resp.status_code == 200
+    assert "Stage history" in html and "Qualification" in html and "Proposal" in html
+    assert "Mark as won" in html and "Mark as lost" in html
+
+
+def test_win_from_detail_redirects_back(client_for, rep, sales):
+    (opp,) = make_opps(rep, 1)
+    detail = f"{LIST}{opp.pk}/"
+    resp = client_for(rep).post(
+        f"{detail}move/", {"stage": stage(sales, "Won").pk, "version": 1, "next": detail}
+    )
+    assert resp.status_code == 302 and resp["Location"] == detail
+    opp.refresh_from_db()
+    assert opp.status == "won"
+
+
+def test_create_from_customer_and_edit_with_version(client_for, rep, sales):
+    customer = CustomerFactory(owner=rep, team=rep.team, stage="lead")
+    client = client_for(rep)
+    url = f"{LIST}new/?customer={customer.pk}"
+    assert client.get(url).status_code == 200
+    resp = client.post(
+        url,
+        {"name": "Big deal", "pipeline": sales.pk, "amount": "1200", "currency": "EUR"},
+    )
+    opp = Opportunity.objects.get(name="Big deal")
+    assert resp.status_code == 302 and resp["Location"] == f"{LIST}{opp.pk}/"
+    assert (opp.customer, opp.owner, opp.stage.name) == (customer, rep, "Qualification")
+    edit = f"{LIST}{opp.pk}/edit/"
+    resp = client.post(
+        edit, {"name": "Bigger deal", "amount": "1500", "currency": "EUR", "version": 1}
+    )
+    assert resp.status_code == 302
+    resp = client.post(edit, {"name": "Stale", "amount": "1", "currency": "EUR", "version": 1})
+    assert resp.status_code == 409 and "changed by someone else" in resp.content.decode()
+    opp.refresh_from_db()
+    assert (opp.name, opp.amount) == ("Bigger deal", Decimal("1500.00"))
+
+
+def test_create_for_hidden_customer_is_404(client_for, rep, rep_b, sales):
+    customer = CustomerFactory(owner=rep_b, team=rep_b.team)
+    resp = client_for(rep).post(
+        f"{LIST}new/?customer={customer.pk}", {"name": "X", "pipeline": sales.pk}
+    )
+    assert resp.status_code == 404
+    assert not Opportunity.objects.exists()
+
+
+def test_forecast_and_reports_pages(client_for, manager, rep, sales):
+    make_opps(rep, 2, amount="1000", expected_close_date=dt.date.today())
+    client = client_for(manager)
+    resp = client.get("/sales/forecast/")
+    assert resp.status_code == 200
+    html = resp.content.decode()
+    assert "Weighted by probability" in html and "Weighted by win rate" in html
+    assert "2,000.00" in html and "200.00" in html
+    resp = client.get("/sales/reports/", {"pipeline": sales.pk})
+    assert resp.status_code == 200
+    assert "Funnel" in resp.content.decode() and "By source" in resp.content.decode()

@@ -1,0 +1,69 @@
+"""Forms for opportunities: input parsing only; the rules live in ``pipelines``."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from vinculo.sales.models import Pipeline, Stage
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _owner_field() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        label=_("Owner"),
+        queryset=get_user_model().objects.filter(is_active=True).order_by("first_name", "username"),
+        required=False,
+        empty_label=_("Me"),
+    )
+
+
+class OpportunityForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    amount = forms.DecimalField(
+        label=_("Amount"), max_digits=14, decimal_places=2, min_value=0, required=False
+    )
+    currency = forms.CharField(label=_("Currency"), max_length=3, initial="EUR")
+    expected_close_date = forms.DateField(
+        label=_("Expected close"), required=False, widget=DateInput()
+    )
+    next_step = forms.CharField(label=_("Next step"), max_length=255, required=False)
+    source = forms.CharField(label=_("Source"), max_length=100, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, creating: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"] = _owner_field()
+        if creating:
+            del self.fields["version"]
+            self.fields["pipeline"] = forms.ModelChoiceField(
+                label=_("Pipeline"), queryset=Pipeline.objects.all(), empty_label=None
+            )
+            self.fields["stage"] = forms.ModelChoiceField(
+                label=_("Stage"),
+                queryset=Stage.objects.filter(is_won=False, is_lost=False).select_related(
+                    "pipeline"
+                ),
+                required=False,
+                empty_label=_("First stage of the pipeline"),
+                help_text=_("Must be a stage of the chosen pipeline."),
+            )
+            self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.name} · {s.name}"
+            self.order_fields(["name", "pipeline", "stage", "owner"])
+        else:
+            self.order_fields(["name", "owner"])
+
+
+class MoveForm(forms.Form):
+    stage = forms.IntegerField(label=_("Move to"))
+    position = forms.IntegerField(required=False, min_value=0)
+    version = forms.IntegerField(required=False)
+    lost_reason = forms.CharField(label=_("Why was it lost?"), max_length=255, required=False)
+    owner = forms.IntegerField(required=False)  # the board's owner filter, to re-render it

@@ -1,0 +1,520 @@
+"""Pipeline pages: the kanban board and its move endpoint, the opportunity list, detail,
+create and edit, the forecast and the sales reports. Thin: parse, check permission, call one
+service or selector, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, Sum
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from vinculo.accounts.models import Team
+from vinculo.accounts.permissions import can, require
+from vinculo.core.errors import Conflict, ValidationError
+from vinculo.core.http import add_field_errors, domain_errors_to_http
+from vinculo.customers.selectors import customer_for_user
+from vinculo.sales import pipelines
+from vinculo.sales.forecast import add_months, forecast, month_start, sales_report
+from vinculo.sales.forms import MoveForm, OpportunityForm
+from vinculo.sales.models import Opportunity, Pipeline
+from vinculo.sales.pricing import CartLine, price_cart
+from vinculo.sales.selectors import (
+    opportunity_for_user,
+    stage_history,
+    visible_opportunities,
+    with_stage_entered_at,
+)
+
+BOARD_LIMIT = 500  # cards drawn at most; column totals always count everything
+CLOSED_SHOWN_DAYS = 30  # won/lost columns show what closed recently
+PAGE_SIZE = 25
+S = Opportunity.Status
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _owners():
+    return get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
+
+
+def _pipeline(pipeline_id) -> Pipeline:
+    pipeline = Pipeline.objects.filter(pk=pipeline_id).first() if _int(pipeline_id) else None
+    return pipeline or pipelines.default_pipeline()
+
+
+# --- board ------------------------------------------------------------------------------------
+
+
+def _board_context(request, pipeline: Pipeline, owner_id: int | None, **extra) -> dict:
+    stages = list(pipeline.stages.all())
+    since = timezone.now() - dt.timedelta(days=CLOSED_SHOWN_DAYS)
+    qs = visible_opportunities(request.user).filter(pipeline=pipeline)
+    qs = qs.filter(Q(status=S.OPEN) | Q(closed_at__gte=since))
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    totals = {
+        row["stage_id"]: row
+        for row in qs.values("stage_id").annotate(n=Count("pk"), total=Sum("amount")).order_by()
+    }
+    cards = list(
+        with_stage_entered_at(qs)
+        .select_related("customer", "owner")
+        .order_by("stage__position", "position", "-amount", "id")[:BOARD_LIMIT]
+    )
+    by_stage: dict[int, list[Opportunity]] = {s.pk: [] for s in stages}
+    for card in cards:
+        by_stage.setdefault(card.stage_id, []).append(card)
+    columns = []
+    for stage in stages:
+        row = totals.get(stage.pk, {})
+        total = row.get("total") or Decimal("0")
+        columns.append(
+            {
+                "stage": stage,
+                "cards": by_stage.get(stage.pk, []),
+                "count": row.get("n", 0),
+                "total": total,
+                "weighted": (total * stage.probability / 100).quantize(Decimal("0.01")),
+                "closed": stage.is_won or stage.is_lost,
+            }
+        )
+    return {
+        "nav": "pipeline",
+        "pipeline": pipeline,
+        "pipelines": Pipeline.objects.all(),
+        "stages": stages,
+        "columns": columns,
+        "owner_id": owner_id,
+        "owners": _owners(),
+        "truncated": len(cards) >= BOARD_LIMIT,
+        "can_edit": can(request.user, "customers.edit"),
+        "closed_days": CLOSED_SHOWN_DAYS,
+        **extra,
+    }
+
+
+@login_required
+@domain_errors_to_http
+def pipeline_board(request):
+    require(request.user, "customers.view")
+    pipeline = _pipeline(request.GET.get("pipeline"))
+    context = _board_context(request, pipeline, _int(request.GET.get("owner")))
+    template = "sales/pipeline_board.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template = "sales/pipeline_board_content.html"
+    return render(request, template, context)
+
+
+def _safe_next(request) -> str | None:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+@login_required
+@require_POST
+@domain_errors_to_http
+def opportunity_move(request, pk):
+    """Move a card (drag and drop, the "Move to…" select, or the win/lose buttons). A script
+    (HX-Request) gets the board back, with 409 on a stale version and 422 when a loss needs
+    its reason; a plain form post is redirected, or shown the reason form."""
+    require(request.user, "customers.edit")
+    opp = opportunity_for_user(user=request.user, pk=pk)
+    form = MoveForm(request.POST)
+    data = form.cleaned_data if form.is_valid() else {}
+    owner_id = data.get("owner")
+    partial = bool(request.htmx)
+    status, message, lost_opp = 200, "", None
+    try:
+        if not form.is_valid():
+            raise ValidationError.for_field("stage", _("Choose a stage."))
+        moved = pipelines.move_opportunity(
+            actor=request.user,
+            opportunity_id=opp.pk,
+            stage_id=data["stage"],
+            position=data.get("position"),
+            expected_version=data.get("version"),
+            lost_reason=data.get("lost_reason") or "",
+        )
+        message = _("%(name)s is now in %(stage)s.") % {
+            "name": moved.name,
+            "stage": moved.stage.name,
+        }
+    except Conflict as exc:
+        status, message = 409, exc.message
+    except ValidationError as exc:
+        status = 422
+        if "lost_reason" in exc.field_errors:
+            lost_opp = opp
+            message = _("Say why %(name)s was lost.") % {"name": opp.name}
+        else:
+            message = exc.message
+    if not partial:
+        if status == 422 and lost_opp is not None:
+            return render(
+                request,
+                "sales/opportunity_lose.html",
+                {"opp": opp, "stage_id": data.get("stage"), "next": _safe_next(request)},
+                status=422,
+            )
+        if status == 200:
+            messages.success(request, message)
+        else:
+            messages.error(request, message)
+        return redirect(
+            _safe_next(request) or reverse("pipeline_board") + f"?pipeline={opp.pipeline_id}"
+        )
+    context = _board_context(
+        request,
+        opp.pipeline,
+        owner_id,
+        board_message=message,
+        board_error=status != 200,
+        moved_id=opp.pk,
+        lost_opp=lost_opp,
+        lost_stage_id=data.get("stage"),
+    )
+    return render(request, "sales/pipeline_board_content.html", context, status=status)
+
+
+# --- list -------------------------------------------------------------------------------------
+
+SORTS = {
+    "name": "name",
+    "amount": "amount",
+    "close": "expected_close_date",
+    "stage": "stage__position",
+    "created": "created_at",
+}
+
+
+@login_required
+@domain_errors_to_http
+def opportunity_list(request):
+    require(request.user, "customers.view")
+    g = request.GET
+    qs = visible_opportunities(request.user).select_related(
+        "customer", "owner", "stage", "pipeline"
+    )
+    pipeline_id, stage_id, owner_id = (
+        _int(g.get("pipeline")),
+        _int(g.get("stage")),
+        _int(g.get("owner")),
+    )
+    if pipeline_id:
+        qs = qs.filter(pipeline_id=pipeline_id)
+    if stage_id:
+        qs = qs.filter(stage_id=stage_id)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    status = g.get("status") or ""
+    if status in S.values:
+        qs = qs.filter(status=status)
+    close_month = g.get("close_month") or ""
+    try:
+        first = dt.datetime.strptime(close_month, "%Y-%m").date()
+        qs = qs.filter(expected_close_date__gte=first, expected_close_date__lt=add_months(first, 1))
+    except ValueError:
+        close_month = ""
+    sort = g.get("sort") or "close"
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        sort, key = "close", "close"
+    field = SORTS[key]
+    qs = qs.order_by(f"-{field}" if sort.startswith("-") else field, "id")
+    page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    base = g.copy()
+    base.pop("page", None)
+    columns = []
+    for k, label in [
+        ("name", _("Name")),
+        ("customer", _("Customer")),
+        ("stage", _("Stage")),
+        ("amount", _("Amount")),
+        ("close", _("Expected close")),
+        ("owner", _("Owner")),
+        ("status", _("Status")),
+    ]:
+        col = {"key": k, "label": label, "sortable": k in SORTS}
+        if k in SORTS:
+            qd = base.copy()
+            qd["sort"] = f"-{k}" if sort == k else k
+            col["url"] = "?" + qd.urlencode()
+            col["direction"] = (
+                "ascending" if sort == k else "descending" if sort == f"-{k}" else "none"
+            )
+        columns.append(col)
+    return render(
+        request,
+        "sales/opportunity_list.html",
+        {
+            "nav": "opportunities",
+            "page": page,
+            "columns": columns,
+            "base_qs": base.urlencode(),
+            "pipelines": Pipeline.objects.prefetch_related("stages"),
+            "owners": _owners(),
+            "statuses": S.choices,
+            "f": {
+                "pipeline": pipeline_id,
+                "stage": stage_id,
+                "owner": owner_id,
+                "status": status,
+                "close_month": close_month,
+            },
+            "has_filters": any([pipeline_id, stage_id, owner_id, status, close_month]),
+            "can_edit": can(request.user, "customers.edit"),
+        },
+    )
+
+
+# --- detail, create, edit ---------------------------------------------------------------------
+
+
+def _priced_lines(opp: Opportunity) -> tuple[list, str]:
+    """The product lines with the pricing engine's explanation (read-only re-pricing)."""
+    lines = list(opp.lines.select_related("product"))
+    if not lines:
+        return [], ""
+    cart = [CartLine(ln.product_id, ln.quantity, tuple(ln.option_codes)) for ln in lines]
+    try:
+        result = price_cart(
+            lines=cart, customer_id=opp.customer_id, channel="rep", currency=opp.currency
+        )
+    except ValidationError as exc:
+        return [(ln, None) for ln in lines], exc.message
+    return list(zip(lines, result.lines, strict=False)), ""
+
+
+@login_required
+@domain_errors_to_http
+def opportunity_detail(request, pk):
+    require(request.user, "customers.view")
+    opp = opportunity_for_user(user=request.user, pk=pk)
+    now = timezone.now()
+    history = []
+    for h in stage_history(opportunity_id=opp.pk):
+        days = ((h.left_at or now) - h.entered_at).total_seconds() / 86400
+        history.append({"row": h, "days": round(days, 1)})
+    lines, pricing_error = _priced_lines(opp)
+    closing = {s.is_won: s for s in opp.pipeline.stages.filter(Q(is_won=True) | Q(is_lost=True))}
+    return render(
+        request,
+        "sales/opportunity_detail.html",
+        {
+            "nav": "opportunities",
+            "opp": opp,
+            "history": history,
+            "lines": lines,
+            "pricing_error": pricing_error,
+            "won_stage": closing.get(True),
+            "lost_stage": closing.get(False),
+            "open_stages": [s for s in opp.pipeline.stages.all() if not (s.is_won or s.is_lost)],
+            "can_edit": can(request.user, "customers.edit"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors_to_http
+def opportunity_create(request):
+    require(request.user, "customers.edit")
+    customer = customer_for_user(user=request.user, pk=request.GET.get("customer"))
+    if not Pipeline.objects.exists():
+        pipelines.ensure_default_pipeline()
+    form = OpportunityForm(
+        request.POST or None,
+        initial={"pipeline": pipelines.default_pipeline(), "currency": "EUR"},
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                opp = pipelines.create_opportunity(
+                    actor=request.user,
+                    customer_id=customer.pk,
+                    name=d["name"],
+                    pipeline_id=d["pipeline"].pk,
+                    stage_id=d["stage"].pk if d.get("stage") else None,
+                    owner_id=d["owner"].pk if d.get("owner") else None,
+                    amount=d.get("amount"),
+                    currency=d.get("currency") or "EUR",
+                    expected_close_date=d.get("expected_close_date"),
+                    next_step=d.get("next_step") or "",
+                    source=d.get("source") or "",
+                )
+            except ValidationError as exc:
+                remap = {"stage_id": "stage", "pipeline_id": "pipeline", "owner_id": "owner"}
+                exc.field_errors = {remap.get(k, k): v for k, v in exc.field_errors.items()}
+                add_field_errors(form, exc)
+            else:
+                messages.success(request, _("Opportunity created."))
+                return redirect("opportunity_detail", pk=opp.pk)
+        status = 422
+    return render(
+        request,
+        "sales/opportunity_form.html",
+        {"nav": "opportunities", "form": form, "customer": customer, "opp": None},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors_to_http
+def opportunity_edit(request, pk):
+    require(request.user, "customers.edit")
+    opp = opportunity_for_user(user=request.user, pk=pk)
+    initial = {
+        "name": opp.name,
+        "amount": opp.amount,
+        "currency": opp.currency,
+        "expected_close_date": opp.expected_close_date,
+        "next_step": opp.next_step,
+        "source": opp.source,
+        "owner": opp.owner_id,
+        "version": opp.version,
+    }
+    form = OpportunityForm(request.POST or None, initial=initial, creating=False)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            changes = {
+                k: d.get(k)
+                for k in ("name", "currency", "expected_close_date", "next_step", "source")
+            }
+            changes["owner_id"] = d["owner"].pk if d.get("owner") else request.user.pk
+            if d.get("amount") is not None and d["amount"] != opp.amount:
+                changes["amount"] = d["amount"]
+            try:
+                pipelines.update_opportunity(
+                    actor=request.user,
+                    opportunity_id=opp.pk,
+                    expected_version=d.get("version"),
+                    **changes,
+                )
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+                status = 409
+            except ValidationError as exc:
+                exc.field_errors = {
+                    ("owner" if k == "owner_id" else k): v for k, v in exc.field_errors.items()
+                }
+                add_field_errors(form, exc)
+                status = 422
+            else:
+                messages.success(request, _("Opportunity saved."))
+                return redirect("opportunity_detail", pk=opp.pk)
+        else:
+            status = 422
+    return render(
+        request,
+        "sales/opportunity_form.html",
+        {"nav": "opportunities", "form": form, "customer": opp.customer, "opp": opp},
+        status=status,
+    )
+
+
+# --- forecast and reports ---------------------------------------------------------------------
+
+
+@login_required
+@domain_errors_to_http
+def forecast_view(request):
+    require(request.user, "customers.view")
+    g = request.GET
+    try:
+        start = dt.datetime.strptime(g.get("start") or "", "%Y-%m").date()
+    except ValueError:
+        start = month_start(timezone.localdate())
+    months = min(max(_int(g.get("months")) or 3, 1), 12)
+    group_by = g.get("group") if g.get("group") in {"owner", "team", "pipeline"} else "owner"
+    f = forecast(
+        user=request.user,
+        start=start,
+        months=months,
+        group_by=group_by,
+        pipeline_id=_int(g.get("pipeline")),
+        team_id=_int(g.get("team")),
+        owner_id=_int(g.get("owner")),
+    )
+    by_month = [
+        {
+            "month": total.month,
+            "rows": [r for r in f.rows if r.month == total.month],
+            "total": total,
+        }
+        for total in f.totals
+    ]
+    return render(
+        request,
+        "sales/forecast.html",
+        {
+            "nav": "forecast",
+            "forecast": f,
+            "by_month": by_month,
+            "start": start,
+            "months": months,
+            "group_by": group_by,
+            "groups": [("owner", _("Rep")), ("team", _("Team")), ("pipeline", _("Pipeline"))],
+            "pipelines": Pipeline.objects.all(),
+            "teams": Team.objects.order_by("name"),
+            "owners": _owners(),
+            "f": {k: _int(g.get(k)) for k in ("pipeline", "team", "owner")},
+        },
+    )
+
+
+@login_required
+@domain_errors_to_http
+def sales_reports(request):
+    require(request.user, "customers.view")
+    g = request.GET
+    created_from = _date(g.get("from"))
+    created_to = _date(g.get("to"))
+    report = sales_report(
+        user=request.user,
+        pipeline_id=_int(g.get("pipeline")),
+        created_from=created_from,
+        created_to=created_to,
+    )
+    return render(
+        request,
+        "sales/reports.html",
+        {
+            "nav": "reports",
+            "report": report,
+            "pipelines": Pipeline.objects.all(),
+            "created_from": created_from,
+            "created_to": created_to,
+        },
+    )
+
+
+def _date(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None

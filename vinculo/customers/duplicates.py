@@ -294,9 +294,9 @@ def review_duplicates(
         Customer.objects.aggregate(m=Max("updated_at"))["m"],
         AuditEntry.objects.filter(object_type=DISMISSAL_TYPE).aggregate(m=Max("id"))["m"],
     )
-    key = "vinculo:duplicates:{}:{}:{}".format(
-        getattr(user, "pk", None), limit, hash((str(watermark[0]), watermark[1]))
-    )
+    # Deterministic (no hash()): the cache may be shared by several processes.
+    stamp = watermark[0].isoformat() if watermark[0] else "-"
+    key = f"vinculo:duplicates:{getattr(user, 'pk', None)}:{limit}:{stamp}:{watermark[1]}"
     cached = cache.get(key)
     if cached is not None:
         return cached

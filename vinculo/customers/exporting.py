@@ -100,7 +100,7 @@ def rows(qs: QuerySet[Customer], custom: list[CustomField]) -> Iterator[list[Any
         ]
 
 
-def _csv_safe(value: Any) -> str:
+def csv_safe(value: Any) -> str:
     """Neutralise spreadsheet formulas (CSV injection) without mangling E.164 phones."""
     if value is None:
         return ""
@@ -129,7 +129,7 @@ def csv_stream(*, user, filters: CustomerFilters) -> Iterator[str]:
     def generate() -> Iterator[str]:
         yield "\ufeff" + writer.writerow(header(custom))
         for row in rows(qs, custom):
-            yield writer.writerow([_csv_safe(v) for v in row])
+            yield writer.writerow([csv_safe(v) for v in row])
 
     return generate()
 

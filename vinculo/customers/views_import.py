@@ -208,7 +208,11 @@ def customer_import_errors(request, pk):
     writer = csv.writer(_Echo())
     # The BOM lets Excel open accents correctly.
     body = itertools.chain(
-        ["\ufeff"], (writer.writerow(r) for r in importing.error_report_rows(job))
+        ["\ufeff"],
+        (
+            writer.writerow([exporting.csv_safe(v) for v in r])
+            for r in importing.error_report_rows(job)
+        ),
     )
     response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'

@@ -427,3 +427,22 @@ def test_filtered_list_query_count_does_not_grow(
     with django_assert_max_num_queries(9):
         html = client.get(LIST, params).content.decode()
     assert len(row_names(html)) == n
+
+
+def test_cannot_link_a_customer_to_a_hidden_organization(rep, rep_b, client_for):
+    hidden_org = CustomerFactory(
+        kind="organization", name="Secret Org", owner=rep_b, team=rep_b.team
+    )
+    response = client_for(rep).post(
+        reverse("customer_create"),
+        {
+            "kind": "person",
+            "last_name": "Ruiz",
+            "stage": "lead",
+            "owner_id": rep.pk,
+            "organization_id": hidden_org.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert 'id="id_organization_id_error"' in response.content.decode()
+    assert not Customer.objects.filter(last_name="Ruiz").exists()

@@ -124,11 +124,17 @@ class CustomerForm(forms.Form):
         *args,
         custom_fields: list[CustomField],
         creating: bool,
+        organizations=None,
+        current_organization_id: int | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.custom_fields = custom_fields
         self.creating = creating
+        # Organizations the user may link to (a queryset from customers.selectors); the
+        # current link is kept even if the user cannot see that organization.
+        self.organizations = organizations
+        self.current_organization_id = current_organization_id
         users = get_user_model().objects.filter(is_active=True).order_by("username")
         self.fields["owner_id"].choices = [("", "—")] + [
             (u.pk, str(u)) for u in users.only("pk", "username", "first_name", "last_name")
@@ -167,6 +173,17 @@ class CustomerForm(forms.Form):
         for cf in custom_fields:
             initial[ATTR_PREFIX + cf.key] = attribute_initial(cf, customer.attributes.get(cf.key))
         return initial
+
+    def clean_organization_id(self):
+        value = self.cleaned_data.get("organization_id")
+        if (
+            value
+            and value != self.current_organization_id
+            and self.organizations is not None
+            and not self.organizations.filter(pk=value).exists()
+        ):
+            raise forms.ValidationError(_("Choose an existing organization."))
+        return value
 
     def clean(self):
         data = super().clean()

@@ -333,14 +333,13 @@ def _show(value) -> str:
 # --- create / edit / delete -------------------------------------------------------------------
 
 
+def _organizations(user):
+    return visible_customers(user).filter(kind=Customer.Kind.ORGANIZATION)
+
+
 def _org_options(user) -> list[Customer]:
     # A <datalist> of the first organizations by name: enough to pick from, cheap at 1M rows.
-    return list(
-        visible_customers(user)
-        .filter(kind=Customer.Kind.ORGANIZATION)
-        .only("pk", "name")
-        .order_by("name", "pk")[:200]
-    )
+    return list(_organizations(user).only("pk", "name").order_by("name", "pk")[:200])
 
 
 def _redirect_after_save(request, pk: int):
@@ -358,7 +357,12 @@ def customer_create(request):
     require(request.user, "customers.create")
     fields = _active_fields()
     if request.method == "POST":
-        form = CustomerForm(request.POST, custom_fields=fields, creating=True)
+        form = CustomerForm(
+            request.POST,
+            custom_fields=fields,
+            creating=True,
+            organizations=_organizations(request.user),
+        )
         if form.is_valid():
             try:
                 customer = services.create_customer(actor=request.user, **form.service_kwargs())
@@ -387,7 +391,13 @@ def customer_edit(request, pk):
     fields = _active_fields()
     conflict = None
     if request.method == "POST":
-        form = CustomerForm(request.POST, custom_fields=fields, creating=False)
+        form = CustomerForm(
+            request.POST,
+            custom_fields=fields,
+            creating=False,
+            organizations=_organizations(request.user),
+            current_organization_id=customer.organization_id,
+        )
         if form.is_valid():
             try:
                 services.update_customer(

@@ -377,3 +377,17 @@ def test_undo_button_twice_shows_a_message(manager, pair, client_for):
     resp = client.post(url, follow=True)
     assert "already been undone" in resp.content.decode()
     assert AuditEntry.objects.filter(action="unmerge", customer_id=s.pk).count() == 1
+
+
+def test_every_foreign_key_to_customer_in_any_app_is_moved_by_merge():
+    """A future app's FK (even with related_name="+") is picked up without touching merging."""
+    from django.apps import apps
+
+    expected = {
+        f"{model._meta.label_lower}.{f.name}"
+        for model in apps.get_models(include_auto_created=False)
+        for f in model._meta.concrete_fields
+        if f.is_relation and f.related_model is Customer
+    }
+    assert expected <= {rel.key for rel in merging.fk_relations()}
+    assert "interactions.interaction.customer" in expected

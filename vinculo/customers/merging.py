@@ -119,12 +119,15 @@ class M2mRelation:
 
 
 def fk_relations() -> list[FkRelation]:
-    """Every one-to-many (and one-to-one) relation pointing at Customer, including records
-    merged earlier into the loser (they follow it to the survivor). Custom M2M through models
-    show up here too and are moved like any row."""
+    """Every one-to-many (and one-to-one) relation pointing at Customer, including hidden ones
+    (``related_name="+"``) and records merged earlier into the loser (they follow it to the
+    survivor). Custom M2M through models show up here too and are moved like any row; the
+    auto-created through tables (tags) are handled by ``m2m_relations``."""
     out = []
-    for rel in Customer._meta.related_objects:
-        if rel.many_to_many or not rel.field.concrete:
+    for rel in Customer._meta.get_fields(include_hidden=True):
+        if not (rel.auto_created and not rel.concrete) or rel.many_to_many:
+            continue
+        if rel.related_model._meta.auto_created or not rel.field.concrete:
             continue
         out.append(FkRelation(model=rel.related_model, field=rel.field))
     return out

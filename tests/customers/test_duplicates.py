@@ -224,3 +224,21 @@ def test_review_page_says_when_the_name_search_stopped_early(manager, client_for
     )
     resp = client_for(manager).get(reverse("duplicate_list"))
     assert 'data-testid="duplicates-incomplete"' in resp.content.decode()
+
+
+def test_review_page_sorts_and_paginates(manager, client_for, monkeypatch):
+    from vinculo.customers import views_duplicates
+
+    monkeypatch.setattr(views_duplicates, "PER_PAGE", 2)
+    made = []
+    for i in range(3):
+        a = person(manager, f"Name{i}", emails=[f"p{i}@example.com"])
+        b = person(manager, f"Other{i}", emails=[f"p{i}@example.com"])
+        made.append((a, b))
+    client = client_for(manager)
+    html = client.get(reverse("duplicate_list"), {"sort": "newest"}).content.decode()
+    assert html.count('data-testid="duplicate-pair"') == 2
+    assert f"pair-{made[2][0].pk}-{made[2][1].pk}" in html  # newest first
+    assert "page=2&amp;sort=newest" in html
+    html = client.get(reverse("duplicate_list"), {"sort": "newest", "page": 2}).content.decode()
+    assert f"pair-{made[0][0].pk}-{made[0][1].pk}" in html

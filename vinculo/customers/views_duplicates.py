@@ -45,6 +45,13 @@ def duplicate_list(request):
     require(request.user, "customers.merge")
     review = duplicates.review_duplicates(user=request.user)
     pairs = review.pairs
+    sort = request.GET.get("sort", "reason")
+    if sort == "score":
+        pairs = sorted(pairs, key=lambda p: (-p.score, p.a_id, p.b_id))
+    elif sort == "newest":
+        pairs = sorted(pairs, key=lambda p: (-p.b_id, -p.a_id))
+    else:
+        sort = "reason"
     page = Paginator(pairs, PER_PAGE).get_page(request.GET.get("page"))
     by_id = _customers_by_id(request.user, {i for p in page for i in (p.a_id, p.b_id)})
     rows = [
@@ -61,6 +68,12 @@ def duplicate_list(request):
             "total": len(pairs),
             "truncated": len(pairs) >= duplicates.DEFAULT_LIMIT,
             "incomplete": not review.complete,
+            "sort": sort,
+            "sorts": [
+                ("reason", _("Strongest signal first")),
+                ("score", _("Highest score first")),
+                ("newest", _("Newest records first")),
+            ],
             "nav": "customers",
         },
     )

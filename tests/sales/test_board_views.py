@@ -250,3 +250,26 @@ def test_forecast_and_reports_pages(client_for, manager, rep, sales):
     resp = client.get("/sales/reports/", {"pipeline": sales.pk})
     assert resp.status_code == 200
     assert "Funnel" in resp.content.decode() and "By source" in resp.content.decode()
+
+
+def test_lines_are_priced_and_explained_on_the_detail(client_for, admin, rep, sales):
+    from vinculo.sales import catalog
+
+    catalog.create_product(actor=admin, sku="PH-1", name="Phone", price="100")
+    (opp,) = make_opps(rep, 1)
+    client = client_for(rep)
+    url = f"{LIST}{opp.pk}/lines/"
+    resp = client.post(url, {"lines": "ph-1 3\nNOPE 1", "version": opp.version})
+    assert resp.status_code == 422 and "no product with SKU NOPE" in resp.content.decode()
+    opp.refresh_from_db()
+    assert opp.amount == Decimal("100.00") and not opp.lines.exists()
+    resp = client.post(url, {"lines": "ph-1 3", "version": opp.version})
+    assert resp.status_code == 302
+    opp.refresh_from_db()
+    assert opp.amount == Decimal("300.00") and opp.amount_from_lines
+    html = client.get(f"{LIST}{opp.pk}/").content.decode()
+    assert "How it was priced" in html and "Phone" in html and "PH-1 3" in html
+    resp = client.post(url, {"lines": "ph-1 1", "version": 1})
+    assert resp.status_code == 409
+    opp.refresh_from_db()
+    assert opp.amount == Decimal("300.00")

@@ -6,7 +6,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from vinculo.sales.models import Pipeline, Stage
+from vinculo.sales.models import Pipeline, Product, Stage
+from vinculo.sales.pricing import CartLine
 
 
 class DateInput(forms.DateInput):
@@ -67,3 +68,56 @@ class MoveForm(forms.Form):
     version = forms.IntegerField(required=False)
     lost_reason = forms.CharField(label=_("Why was it lost?"), max_length=255, required=False)
     owner = forms.IntegerField(required=False)  # the board's owner filter, to re-render it
+
+
+class LinesForm(forms.Form):
+    """Product lines typed as text, one per line: ``SKU quantity [option,option]``."""
+
+    lines = forms.CharField(
+        label=_("Product lines"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "One product per line: its SKU, the quantity and, for configurable products, "
+            "option codes separated by commas. Example: PH-100 3. Leave empty to type the "
+            "amount by hand."
+        ),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def clean_lines(self) -> list[CartLine]:
+        rows = []
+        for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
+            parts = raw.split()
+            if not parts:
+                continue
+            try:
+                quantity = int(parts[1]) if len(parts) > 1 else 1
+            except ValueError:
+                raise forms.ValidationError(
+                    _("Line %(n)s: the quantity must be a whole number.") % {"n": number}
+                ) from None
+            options = tuple(c for c in (parts[2] if len(parts) > 2 else "").split(",") if c)
+            rows.append((number, parts[0].upper(), quantity, options))
+        products = dict(
+            Product.objects.filter(sku__in=[r[1] for r in rows]).values_list("sku", "pk")
+        )
+        cart = []
+        for number, sku, quantity, options in rows:
+            if sku not in products:
+                raise forms.ValidationError(
+                    _("Line %(n)s: there is no product with SKU %(sku)s.")
+                    % {"n": number, "sku": sku}
+                )
+            cart.append(CartLine(products[sku], quantity, options))
+        return cart
+
+
+def lines_as_text(lines) -> str:
+    return "\n".join(
+        " ".join(
+            [ln.product.sku, str(ln.quantity)]
+            + ([",".join(ln.option_codes)] if ln.option_codes else [])
+        )
+        for ln in lines
+    )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("opportunities/new/", views.opportunity_create, name="opportunity_create"),
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
+    path("opportunities/<int:pk>/lines/", views.opportunity_lines, name="opportunity_lines"),
     path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity_move"),
     path("forecast/", views.forecast_view, name="forecast"),
     path("reports/", views.sales_reports, name="sales_reports"),

@@ -26,7 +26,7 @@ from vinculo.core.http import add_field_errors, domain_errors_to_http
 from vinculo.customers.selectors import customer_for_user
 from vinculo.sales import pipelines
 from vinculo.sales.forecast import add_months, forecast, month_start, sales_report
-from vinculo.sales.forms import MoveForm, OpportunityForm
+from vinculo.sales.forms import LinesForm, MoveForm, OpportunityForm, lines_as_text
 from vinculo.sales.models import Opportunity, Pipeline
 from vinculo.sales.pricing import CartLine, price_cart
 from vinculo.sales.selectors import (
@@ -305,17 +305,17 @@ def _priced_lines(opp: Opportunity) -> tuple[list, str]:
     return list(zip(lines, result.lines, strict=False)), ""
 
 
-@login_required
-@domain_errors_to_http
-def opportunity_detail(request, pk):
-    require(request.user, "customers.view")
-    opp = opportunity_for_user(user=request.user, pk=pk)
+def _render_detail(request, opp: Opportunity, *, lines_form=None, status: int = 200):
     now = timezone.now()
     history = []
     for h in stage_history(opportunity_id=opp.pk):
         days = ((h.left_at or now) - h.entered_at).total_seconds() / 86400
         history.append({"row": h, "days": round(days, 1)})
     lines, pricing_error = _priced_lines(opp)
+    if lines_form is None:
+        lines_form = LinesForm(
+            initial={"lines": lines_as_text(ln for ln, _p in lines), "version": opp.version}
+        )
     closing = {s.is_won: s for s in opp.pipeline.stages.filter(Q(is_won=True) | Q(is_lost=True))}
     return render(
         request,
@@ -326,12 +326,53 @@ def opportunity_detail(request, pk):
             "history": history,
             "lines": lines,
             "pricing_error": pricing_error,
+            "lines_form": lines_form,
             "won_stage": closing.get(True),
             "lost_stage": closing.get(False),
             "open_stages": [s for s in opp.pipeline.stages.all() if not (s.is_won or s.is_lost)],
             "can_edit": can(request.user, "customers.edit"),
         },
+        status=status,
     )
+
+
+@login_required
+@domain_errors_to_http
+def opportunity_detail(request, pk):
+    require(request.user, "customers.view")
+    return _render_detail(request, opportunity_for_user(user=request.user, pk=pk))
+
+
+@login_required
+@require_POST
+@domain_errors_to_http
+def opportunity_lines(request, pk):
+    """Replace the product lines; the amount is re-priced by the pricing engine."""
+    require(request.user, "customers.edit")
+    opp = opportunity_for_user(user=request.user, pk=pk)
+    form = LinesForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            pipelines.set_opportunity_lines(
+                actor=request.user,
+                opportunity_id=opp.pk,
+                lines=form.cleaned_data["lines"],
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except Conflict as exc:
+            form.add_error(None, exc.message)
+            status = 409
+        except ValidationError as exc:
+            form.add_error("lines", exc.message)
+            for msgs in exc.field_errors.values():
+                for msg in msgs:
+                    if msg != exc.message:
+                        form.add_error("lines", msg)
+        else:
+            messages.success(request, _("Product lines saved and priced."))
+            return redirect("opportunity_detail", pk=opp.pk)
+    return _render_detail(request, opp, lines_form=form, status=status)
 
 
 @login_required

@@ -268,3 +268,33 @@ def test_role_matrix_marks_what_each_role_may_do(client_for, admin):
     assert "✓" not in _cell(html, "customers.merge", Role.SALES_REP)
     assert "✓" in _cell(html, "accounts.manage", Role.ADMIN)
     assert "✓" not in _cell(html, "accounts.manage", Role.SALES_MANAGER)
+
+
+# --- Django admin -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "accounts/user",
+        "accounts/team",
+        "accounts/apitoken",
+        "customers/customer",
+        "customers/customfield",
+        "customers/importjob",
+        "interactions/interaction",
+        "interactions/task",
+        "core/auditentry",
+    ],
+)
+def test_django_admin_lists_and_searches_the_models(client_for, admin, rep, model):
+    from tests.customers.factories import CustomerFactory
+
+    CustomerFactory(owner=rep, team=rep.team)
+    client = client_for(admin)
+    assert client.get(f"/admin/{model}/").status_code == 200
+    assert client.get(f"/admin/{model}/", {"q": "x"}).status_code == 200
+
+
+def test_audit_entries_are_read_only_in_the_admin(client_for, admin):
+    assert client_for(admin).get("/admin/core/auditentry/add/").status_code == 403

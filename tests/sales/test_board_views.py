@@ -273,3 +273,15 @@ def test_lines_are_priced_and_explained_on_the_detail(client_for, admin, rep, sa
     assert resp.status_code == 409
     opp.refresh_from_db()
     assert opp.amount == Decimal("300.00")
+
+
+def test_board_filters_by_owner_and_manager_sees_the_team(client_for, manager, rep, sales):
+    make_opps(rep, 1)
+    mine = pipelines.create_opportunity(
+        actor=manager, customer_id=CustomerFactory(owner=manager).pk, name="Manager deal"
+    )
+    client = client_for(manager)
+    html = client.get(BOARD).content.decode()
+    assert "Deal 0" in html and "Manager deal" in html
+    html = client.get(BOARD, {"owner": manager.pk}).content.decode()
+    assert "Deal 0" not in html and f'id="opp-card-{mine.pk}"' in html

@@ -391,3 +391,16 @@ def test_every_foreign_key_to_customer_in_any_app_is_moved_by_merge():
     }
     assert expected <= {rel.key for rel in merging.fk_relations()}
     assert "interactions.interaction.customer" in expected
+
+
+def test_records_about_the_loser_follow_it_and_come_back(manager, pair):
+    s, lo, org = pair["survivor"], pair["loser"], pair["org_a"]
+    about = log_interaction(
+        actor=manager, customer_id=org.pk, kind="note", body="referral", related=lo
+    )
+    entry = merging.merge_customers(actor=manager, survivor_id=s.pk, loser_id=lo.pk).audit_entry
+    about.refresh_from_db()
+    assert about.related_id == s.pk and about.customer_id == org.pk
+    merging.unmerge(actor=manager, audit_entry_id=entry.pk)
+    about.refresh_from_db()
+    assert about.related_id == lo.pk

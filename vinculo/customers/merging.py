@@ -133,6 +133,52 @@ def fk_relations() -> list[FkRelation]:
     return out
 
 
+@dataclass
+class GenericRelation:
+    """A GenericForeignKey (e.g. Interaction.related) that may point at a customer."""
+
+    model: type[models.Model]
+    ct_attname: str
+    id_attname: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.model._meta.label_lower}.{self.name}"
+
+    def label(self, n: int) -> str:
+        opts = self.model._meta
+        items = str(opts.verbose_name if n == 1 else opts.verbose_name_plural)
+        return _("%(items)s about the record") % {"items": items}
+
+    def rows(self, customer_pk: int):
+        from django.contrib.contenttypes.models import ContentType
+
+        ct = ContentType.objects.get_for_model(Customer)
+        return self.model._base_manager.filter(
+            **{self.ct_attname: ct.pk, self.id_attname: customer_pk}
+        )
+
+
+def generic_relations() -> list[GenericRelation]:
+    from django.apps import apps
+    from django.contrib.contenttypes.fields import GenericForeignKey
+
+    out = []
+    for model in apps.get_models():
+        for f in model._meta.private_fields:
+            if isinstance(f, GenericForeignKey):
+                out.append(
+                    GenericRelation(
+                        model=model,
+                        ct_attname=model._meta.get_field(f.ct_field).attname,
+                        id_attname=model._meta.get_field(f.fk_field).attname,
+                        name=f.name,
+                    )
+                )
+    return out
+
+
 def m2m_relations() -> list[M2mRelation]:
     """Many-to-many relations (forward like tags, reverse from other apps) with auto-created
     through tables; the customer gains the loser's links (union)."""
@@ -216,6 +262,10 @@ def plan_merge(*, survivor: Customer, loser: Customer) -> MergePlan:
         if clashes:
             target = plan.dropped if rel.model in DELETABLE_ON_CLASH else plan.kept_on_loser
             target.append((rel.label(len(clashes)), len(clashes)))
+    for g in generic_relations():
+        n = g.rows(loser.pk).count()
+        if n:
+            plan.moves.append((g.label(n), n))
     for m in m2m_relations():
         n = len(_m2m_missing(m, survivor, loser))
         if n:
@@ -401,6 +451,11 @@ def _move_relations(survivor: Customer, loser: Customer, payload: dict[str, Any]
                 [m.through(**{m.source: survivor.pk, m.target: t}) for t in missing]
             )
             payload["links_added"][m.key] = missing
+    for g in generic_relations():  # records that *concern* the loser now concern the survivor
+        ids = sorted(g.rows(loser.pk).values_list("pk", flat=True))
+        if ids:
+            _move(g.model, ids, g.id_attname, survivor.pk)
+            payload.setdefault("moved_generic", {})[g.key] = ids
 
 
 def _has_primary_flag(model: type[models.Model]) -> bool:
@@ -477,6 +532,12 @@ def unmerge(*, actor, audit_entry_id: int) -> Customer:
             ).values_list("pk", flat=True)
         )
         _move(rel.model, still_here, rel.field.attname, loser.pk)
+    generic_by_key = {g.key: g for g in generic_relations()}
+    for key, ids in p.get("moved_generic", {}).items():
+        g = generic_by_key.get(key)
+        if g is not None:
+            still_here = list(g.rows(survivor.pk).filter(pk__in=ids).values_list("pk", flat=True))
+            _move(g.model, still_here, g.id_attname, loser.pk)
     from django.apps import apps
 
     for label, ids in p.get("unprimaried", {}).items():

@@ -97,6 +97,7 @@ class Interaction(VersionedModel):
                 fields=["customer", "channel", "-occurred_at"], name="interaction_channel"
             ),
             models.Index(fields=["user", "-occurred_at"], name="interaction_user"),
+            models.Index(fields=["-occurred_at", "-id"], name="interaction_recent"),
             models.Index(fields=["related_type", "related_id"], name="interaction_related"),
         ]
         verbose_name = _("interaction")

@@ -11,6 +11,12 @@ from tests.accounts.factories import TeamFactory, UserFactory
 from vinculo.accounts.models import Role
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~0.3 s per user; tests check behaviour, not hash strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def team_a(db):
     return TeamFactory(name="Team A")

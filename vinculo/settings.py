@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "vinculo.core.context_processors.ui",
+                "vinculo.accounts.context_processors.capabilities",
             ],
         },
     },

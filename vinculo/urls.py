@@ -8,6 +8,8 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("vinculo.accounts.urls")),
+    path("staff/", include("vinculo.accounts.urls_staff")),
+    path("staff/", include("vinculo.interactions.urls_handover")),
     path("customers/import/", include("vinculo.customers.urls_import")),
     path("customers/duplicates/", include("vinculo.customers.urls_duplicates")),
     path("customers/", include("vinculo.customers.urls")),

@@ -19,8 +19,6 @@ from vinculo.customers.models import Customer
 from vinculo.interactions import handover as ho
 from vinculo.interactions.models import Interaction, Task
 
-pytestmark = pytest.mark.urls("tests.accounts.urls_for_tests")
-
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):

@@ -13,8 +13,6 @@ from vinculo.accounts.models import Role, Team, User
 from vinculo.core.errors import PermissionDenied, ValidationError
 from vinculo.core.models import AuditEntry
 
-pytestmark = pytest.mark.urls("tests.accounts.urls_for_tests")
-
 STAFF_PAGES = [
     ("staff_users", []),
     ("staff_user_create", []),

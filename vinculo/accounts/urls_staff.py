@@ -1,4 +1,5 @@
-"""Staff management and handover pages; mounted at /staff/ by vinculo/urls.py."""
+"""Staff management pages; mounted at /staff/ by vinculo/urls.py (the handover pages,
+in interactions, share the prefix)."""
 
 from django.urls import path
 
@@ -12,7 +13,4 @@ urlpatterns = [
     path("teams/new/", views.staff_team_create, name="staff_team_create"),
     path("teams/<int:pk>/", views.staff_team_edit, name="staff_team_edit"),
     path("roles/", views.staff_roles, name="staff_roles"),
-    path("handover/", views.handover, name="handover"),
-    path("handover/<int:audit_id>/", views.handover_summary, name="handover_summary"),
-    path("handovers/", views.handover_list, name="handover_list"),
 ]

@@ -153,3 +153,29 @@ def test_disqualify_needs_a_reason(rep):
         actor=rep, lead_id=lead.pk, status="disqualified", reason="No budget"
     )
     assert (lead.status, lead.disqualified_reason) == ("disqualified", "No budget")
+
+
+def test_convert_keeps_history_and_opens_an_opportunity(rep):
+    from vinculo.sales.models import StageHistory
+
+    lead = leads.capture_lead(
+        actor=rep, source="web_form", first_name="Eva", email="eva@x.es", message="Need 20 chairs"
+    ).lead
+    leads.set_lead_status(actor=rep, lead_id=lead.pk, status="qualified")
+    opp = leads.convert_lead(
+        actor=rep,
+        lead_id=lead.pk,
+        opportunity_name="20 chairs",
+        amount="1500",
+        expected_close_date=dt.date(2027, 1, 31),
+    )
+    lead.refresh_from_db()
+    customer = Customer.objects.get(pk=lead.customer_id)
+    assert (lead.status, lead.opportunity) == ("converted", opp)
+    assert customer.stage == "opportunity"
+    assert (opp.customer, opp.stage.name, str(opp.amount)) == (customer, "Qualification", "1500.00")
+    assert StageHistory.objects.filter(opportunity=opp, left_at__isnull=True).count() == 1
+    # The capture stays on the same customer's timeline.
+    assert Interaction.objects.filter(customer=customer, kind="form").exists()
+    with pytest.raises(ValidationError):
+        leads.convert_lead(actor=rep, lead_id=lead.pk)

@@ -117,6 +117,10 @@ def test_quick_log_invalid_input_shows_errors_and_writes_nothing(client_for, rep
     html = response.content.decode()
     assert "Select a valid choice" in html
     assert "Enter the date of the follow-up." in html
+    # The message is tied to its input for screen readers.
+    field_id = f"ql-panel-{customer.pk}-follow_up_date"
+    assert f'aria-describedby="{field_id}-errors"' in html
+    assert f'id="{field_id}-errors"' in html
     assert "HX-Trigger" not in response
     assert not Interaction.objects.exists()
     assert not Task.objects.exists()

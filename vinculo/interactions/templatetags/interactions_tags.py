@@ -89,3 +89,14 @@ def get_item(mapping, key):
         return mapping.get(key, "")
     except AttributeError:
         return ""
+
+
+@register.filter
+def widget_with_errors(field):
+    """Render a bound field's widget; with errors, point aria-describedby at the message so
+    screen readers read it when the input gets focus."""
+    if not field.errors:
+        return field.as_widget()
+    return field.as_widget(
+        attrs={"aria-invalid": "true", "aria-describedby": f"{field.auto_id}-errors"}
+    )

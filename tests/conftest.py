@@ -18,6 +18,15 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
+def db_tasks(settings):
+    """Queue background tasks in the database (as in production) instead of running them
+    immediately, so a test can see that work was deferred to the worker."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+
+
+@pytest.fixture
 def team_a(db):
     return TeamFactory(name="Team A")
 

@@ -352,7 +352,7 @@ def test_summary_reads_big_id_lists_inside_the_database(client_for, admin, rep, 
 
 
 def test_big_handover_from_the_page_runs_in_the_background(
-    client_for, admin, rep, rep2, monkeypatch, django_capture_on_commit_callbacks
+    client_for, admin, rep, rep2, monkeypatch, django_capture_on_commit_callbacks, db_tasks
 ):
     from django_tasks_db.models import DBTaskResult
 

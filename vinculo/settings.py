@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "vinculo.customers",
     "vinculo.interactions",
     "vinculo.sales",
+    "vinculo.analytics",
     "vinculo.devdata",
 ]
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("customers/", include("vinculo.customers.urls")),
     path("search/", include("vinculo.customers.urls_search")),
     path("sales/", include("vinculo.sales.urls_pipeline")),
+    path("sales/", include("vinculo.sales.urls_orders")),
     path("", include("vinculo.interactions.urls")),
     path("api/v1/", include("vinculo.api_urls")),
     path("admin/", admin.site.urls),

@@ -21,6 +21,8 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "tasks.manage",
         "accounts.handover",
         "audit.view",
+        # Products, categories, price lists and promotions (create/edit); everyone reads them.
+        "catalog.manage",
     },
     Role.SALES_REP: {
         "customers.view",

@@ -41,6 +41,7 @@ CAPABILITY_DESCRIPTIONS = {
     "tasks.manage": gettext_lazy("Create and complete follow-up tasks"),
     "accounts.handover": gettext_lazy("Hand over a colleague's customers and tasks"),
     "audit.view": gettext_lazy("See the change history"),
+    "catalog.manage": gettext_lazy("Create and edit products, price lists and promotions"),
     "customfields.manage": gettext_lazy("Define custom fields"),
     "accounts.manage": gettext_lazy("Manage users, teams and roles"),
     "tokens.manage_all": gettext_lazy("Manage everyone's API tokens"),

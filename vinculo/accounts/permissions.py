@@ -23,6 +23,8 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "audit.view",
         # Products, categories, price lists and promotions (create/edit); everyone reads them.
         "catalog.manage",
+        # Back office: confirmed orders export, stock levels and order status imports.
+        "sales.backoffice",
     },
     Role.SALES_REP: {
         "customers.view",

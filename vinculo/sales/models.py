@@ -535,6 +535,40 @@ class AssignmentRule(models.Model):
         return self.name
 
 
+def _new_form_key() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+class LeadWebForm(TimeStampedModel):
+    """A website form that posts leads to ``/forms/lead/<key>/`` without a login. The key is
+    the secret that lets a site post (rotate it by giving a new one); what the visitor does
+    not type (source, campaign, cost, consent wording) comes from here."""
+
+    name = models.CharField(_("name"), max_length=100)
+    key = models.CharField(_("key"), max_length=64, unique=True, default=_new_form_key)
+    source = models.CharField(
+        _("source"), max_length=12, choices=Lead.Source.choices, default=Lead.Source.WEB_FORM
+    )
+    campaign = models.CharField(_("campaign"), max_length=150, blank=True)
+    acquisition_cost = models.DecimalField(
+        _("cost per lead"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    consent_text = models.CharField(_("consent wording"), max_length=500, blank=True)
+    redirect_url = models.URLField(_("thank-you page"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("lead web form")
+        verbose_name_plural = _("lead web forms")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 # --- pipelines and opportunities --------------------------------------------------------------
 
 

@@ -25,6 +25,8 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "catalog.manage",
         # Back office: confirmed orders export, stock levels and order status imports.
         "sales.backoffice",
+        # Lead scoring rules, assignment rules and website lead forms.
+        "leads.configure",
     },
     Role.SALES_REP: {
         "customers.view",

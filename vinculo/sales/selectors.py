@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.core.errors import NotFound
 from vinculo.customers.selectors import visibility_q
-from vinculo.sales.models import Opportunity, Pipeline, StageHistory
+from vinculo.sales.models import Lead, Opportunity, Order, Pipeline, Quote, StageHistory
 
 
 def _prefix_q(q: Q | None, prefix: str) -> Q | None:
@@ -66,3 +66,56 @@ def stage_history(*, opportunity_id: int) -> QuerySet[StageHistory]:
     return StageHistory.objects.filter(opportunity_id=opportunity_id).select_related(
         "stage", "user"
     )
+
+
+def _visible(qs: QuerySet, user) -> QuerySet:
+    """Rows hanging off a customer (leads, orders, quotes): visible when the customer is, or
+    when the user owns the row. Merged-away customers' rows are never listed."""
+    qs = qs.filter(customer__merged_into__isnull=True)
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return qs.none()
+    q = _prefix_q(visibility_q(user), "customer")
+    return qs if q is None else qs.filter(q | Q(owner_id=user.pk))
+
+
+def visible_leads(user) -> QuerySet[Lead]:
+    """Leads ``user`` may see: their customer is visible, or the user owns the lead."""
+    return _visible(Lead.objects.all(), user)
+
+
+def lead_for_user(*, user, pk) -> Lead:
+    """One lead the user may see, or NotFound (hidden and missing look alike)."""
+    try:
+        return visible_leads(user).select_related("customer", "owner", "team").get(pk=pk)
+    except (Lead.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Lead not found.")) from None
+
+
+def visible_orders(user) -> QuerySet[Order]:
+    """Orders ``user`` may see: their customer is visible, or the user owns the order."""
+    return _visible(Order.objects.all(), user)
+
+
+def order_for_user(*, user, pk) -> Order:
+    """One order the user may see, or NotFound (hidden and missing look alike)."""
+    try:
+        return visible_orders(user).select_related("customer", "owner").get(pk=pk)
+    except (Order.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Order not found.")) from None
+
+
+def visible_quotes(user) -> QuerySet[Quote]:
+    """Quotes ``user`` may see: their customer is visible, or the user owns the quote."""
+    return _visible(Quote.objects.all(), user)
+
+
+def quote_for_user(*, user, pk) -> Quote:
+    """One quote the user may see, or NotFound (hidden and missing look alike)."""
+    try:
+        return (
+            visible_quotes(user)
+            .select_related("customer", "owner", "opportunity", "order")
+            .get(pk=pk)
+        )
+    except (Quote.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Quote not found.")) from None

@@ -77,7 +77,7 @@ def test_failed_send_sends_nothing(rep, product, smtp_sink, django_capture_on_co
     assert smtp_sink.messages == []
     quote.refresh_from_db()
     assert quote.status == "draft"
-    assert not Interaction.objects.filter(customer=nobody).exists()
+    assert not Interaction.objects.filter(customer=nobody, kind="email").exists()
 
 
 def test_accept_creates_the_order_once(rep, product, customer):

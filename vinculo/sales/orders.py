@@ -15,7 +15,9 @@ from django.utils.translation import gettext as _
 
 from vinculo.core import audit
 from vinculo.core.errors import Conflict, ValidationError
+from vinculo.customers import services as customer_services
 from vinculo.customers.models import Customer
+from vinculo.interactions.services import log_interaction
 from vinculo.sales.models import (
     BundleItem,
     Order,
@@ -106,7 +108,25 @@ def create_order(
         customer_id=customer.pk,
         changes={"number": [None, order.number], "total": [None, order.total]},
     )
+    _note(
+        actor,
+        order,
+        _("Order %(number)s placed: %(total)s %(currency)s")
+        % {"number": order.number, "total": order.total, "currency": order.currency},
+    )
     return order
+
+
+def _note(actor, order: Order, subject: str, body: str = "") -> None:
+    """Orders show on the customer's timeline (one customer, one timeline)."""
+    log_interaction(
+        actor=actor,
+        customer_id=order.customer_id,
+        kind="note",
+        subject=subject[:255],
+        body=body,
+        related=order,
+    )
 
 
 def _apply_totals(order: Order, result: PricingResult) -> None:
@@ -168,6 +188,10 @@ def stock_lines(order: Order) -> dict[int, int]:
 
 
 def _lock_order(order_id: int, expected_version: int | None) -> Order:
+    # The customer first, then the order (the fixed lock order; the timeline note locks it).
+    customer_id = Order.objects.filter(pk=order_id).values_list("customer_id", flat=True).first()
+    if customer_id is not None:
+        customer_services.lock_customer(customer_id=customer_id, expected_version=None)
     order = Order.objects.select_for_update().get(pk=order_id)
     if expected_version is not None and int(expected_version) != order.version:
         raise Conflict(_("This order was changed by someone else. Reload and try again."))
@@ -224,6 +248,13 @@ def set_order_status(
         obj=order,
         customer_id=order.customer_id,
         changes={"status": [before, status]},
+    )
+    _note(
+        actor,
+        order,
+        _("Order %(number)s is now %(status)s")
+        % {"number": order.number, "status": S(status).label.lower()},
+        note,
     )
     return order
 

@@ -82,6 +82,16 @@ def create_quote(
         customer_id=customer.pk,
         changes={"number": [None, quote.number], "total": [None, quote.total]},
     )
+    interaction_services.log_interaction(
+        actor=actor,
+        customer_id=customer.pk,
+        kind=Interaction.Kind.NOTE,
+        subject=(
+            _("Quote %(number)s made: %(total)s %(currency)s")
+            % {"number": quote.number, "total": quote.total, "currency": quote.currency}
+        )[:255],
+        related=quote,
+    )
     return quote
 
 
@@ -332,5 +342,15 @@ def accept_quote(*, actor, quote_id: int, channel: str = "rep"):
         obj=quote,
         customer_id=quote.customer_id,
         changes={"status": ["sent", "accepted"], "order": [None, order.number]},
+    )
+    interaction_services.log_interaction(
+        actor=actor,
+        customer_id=quote.customer_id,
+        kind=Interaction.Kind.NOTE,
+        subject=(
+            _("Quote %(number)s accepted: order %(order)s")
+            % {"number": quote.number, "order": order.number}
+        )[:255],
+        related=quote,
     )
     return order

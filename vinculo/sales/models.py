@@ -262,6 +262,23 @@ class Promotion(TimeStampedModel):
         return self.name
 
 
+class PromotionCode(models.Model):
+    """One of many coupon codes of a promotion (generated in batches); any of them unlocks it.
+    Usage limits stay on the promotion, counted by its redemptions."""
+
+    promotion = models.ForeignKey(Promotion, on_delete=models.CASCADE, related_name="codes")
+    code = models.CharField(_("coupon code"), max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("coupon code")
+        verbose_name_plural = _("coupon codes")
+
+    def __str__(self) -> str:
+        return self.code
+
+
 class Order(VersionedModel):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")

@@ -12,7 +12,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from vinculo.core import audit
-from vinculo.core.errors import ValidationError
+from vinculo.core.errors import Conflict, ValidationError
 from vinculo.sales.models import (
     BundleItem,
     Category,
@@ -258,3 +258,73 @@ def set_bundle_items(
         changes={"components": [None, [[c, q] for c, q in items]]},
     )
     return created
+
+
+PRODUCT_EDITABLE = (
+    "sku",
+    "name",
+    "description",
+    "category_id",
+    "price",
+    "cost",
+    "tax_rate",
+    "currency",
+    "active",
+    "track_stock",
+)
+
+
+@transaction.atomic
+def update_product(*, actor, product_id: int, expected_version: int | None, **changes) -> Product:
+    """Change a product's catalog fields (not its kind, variants or stock: those have their
+    own services). A stale ``expected_version`` is refused with Conflict; nothing is written
+    when a field is invalid. Atomic and audited (field, before, after)."""
+    unknown = set(changes) - set(PRODUCT_EDITABLE)
+    if unknown:
+        raise ValidationError(_("Unknown fields: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    product = Product.objects.select_for_update().get(pk=product_id)
+    if expected_version is not None and int(expected_version) != product.version:
+        raise Conflict(_("This product was changed by someone else. Reload and try again."))
+    before = audit.snapshot(product, PRODUCT_EDITABLE)
+    errors: dict[str, list[str]] = {}
+    if "sku" in changes:
+        sku = (changes["sku"] or "").strip().upper()
+        if not sku:
+            errors["sku"] = [_("Enter a SKU.")]
+        elif Product.objects.filter(sku=sku).exclude(pk=product.pk).exists():
+            errors["sku"] = [_("Another product already has SKU “%(sku)s”.") % {"sku": sku}]
+        product.sku = sku
+    if "name" in changes:
+        if not (changes["name"] or "").strip():
+            errors["name"] = [_("Enter a name.")]
+        product.name = (changes["name"] or "").strip()
+    if "description" in changes:
+        product.description = (changes["description"] or "").strip()
+    if "category_id" in changes:
+        category_id = changes["category_id"]
+        if category_id and not Category.objects.filter(pk=category_id).exists():
+            errors["category_id"] = [_("Choose an existing category.")]
+        product.category_id = category_id or None
+    for field_name in ("price", "cost", "tax_rate"):
+        if field_name in changes:
+            try:
+                setattr(product, field_name, _decimal(changes[field_name], field_name))
+            except ValidationError as exc:
+                errors.update(exc.field_errors)
+    if "currency" in changes:
+        currency = (changes["currency"] or "").strip().upper()
+        if not _CURRENCY.match(currency):
+            errors["currency"] = [_("Use a three-letter currency code (EUR, USD, MXN...).")]
+        product.currency = currency
+    for flag in ("active", "track_stock"):
+        if flag in changes:
+            setattr(product, flag, bool(changes[flag]))
+    if errors:
+        raise ValidationError(_("Please correct the errors below."), field_errors=errors)
+    delta = audit.diff(before, audit.snapshot(product, PRODUCT_EDITABLE))
+    if not delta:
+        return product
+    product.version += 1
+    product.save()
+    audit.record(actor=actor, action="update", obj=product, changes=delta)
+    return product

@@ -1,11 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from vinculo.accounts import views as account_views
 from vinculo.core import views as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    # Django's own setlang only sets a cookie, which a signed-in user's saved language would
+    # override on the next request; this one also saves the choice on the user.
+    path("i18n/setlang/", account_views.set_language),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("vinculo.accounts.urls")),
     path("staff/", include("vinculo.accounts.urls_staff")),

@@ -2,7 +2,11 @@ from django.utils import translation
 
 
 class UserLanguageMiddleware:
-    """Activate the signed-in user's chosen language (after LocaleMiddleware's guess)."""
+    """Activate the signed-in user's chosen language (after LocaleMiddleware's guess).
+
+    A middleware rather than a login signal that copies the language into the session or a
+    cookie: it reads the saved choice on every request, so a change made on another device or
+    by an admin applies at once, and a shared browser's cookie never overrides the person."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -401,13 +401,17 @@ def convert_lead(
     amount: Decimal | None = None,
     expected_close_date: dt.date | None = None,
     pipeline_id: int | None = None,
+    expected_version: int | None = None,
 ):
     """Convert an open lead: the customer moves to lifecycle stage "opportunity" and gets an
     opportunity in the first stage of the pipeline (the default one unless named). The lead
-    keeps its history and points at the opportunity. Returns the opportunity."""
+    keeps its history and points at the opportunity. A stale ``expected_version`` is refused
+    with Conflict. Returns the opportunity."""
     from vinculo.sales import pipelines
 
     lead = Lead.objects.select_for_update().select_related("customer").get(pk=lead_id)
+    if expected_version is not None and int(expected_version) != lead.version:
+        raise Conflict(_("This lead was changed by someone else. Reload and try again."))
     if lead.status not in OPEN_STATUSES:
         raise ValidationError.for_field("status", _("Only an open lead can be converted."))
     opportunity = pipelines.create_opportunity(

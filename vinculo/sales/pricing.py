@@ -24,6 +24,7 @@ from vinculo.sales.models import (
     Product,
     ProductOption,
     Promotion,
+    PromotionCode,
     PromotionRedemption,
 )
 
@@ -336,14 +337,41 @@ def _apply_promotions(result: PricingResult, ctx: _Context, codes, exclude_order
     wanted = [c.strip().upper() for c in codes if c and c.strip()]
     wanted = list(dict.fromkeys(wanted))
     qs = Promotion.objects.prefetch_related("products", "categories").select_related("customer_tag")
-    automatic = list(qs.filter(active=True, code__isnull=True))
+    # A promotion with generated codes (PromotionCode) is a coupon too, never automatic.
+    automatic = list(
+        qs.filter(active=True, code__isnull=True).exclude(
+            pk__in=PromotionCode.objects.values("promotion_id")
+        )
+    )
     coupons = {p.code.upper(): p for p in qs.filter(code__in=wanted)} if wanted else {}
+    duplicates: dict[str, Promotion] = {}
     if wanted and len(coupons) < len(wanted):  # codes are matched case-insensitively
         for p in qs.filter(code__isnull=False).exclude(pk__in=[c.pk for c in coupons.values()]):
             if p.code.upper() in wanted:
                 coupons[p.code.upper()] = p
+    if wanted and len(coupons) < len(wanted):
+        generated = PromotionCode.objects.filter(code__in=[c for c in wanted if c not in coupons])
+        by_promotion = {p.pk: p for p in qs.filter(pk__in=generated.values("promotion_id"))}
+        seen = {p.pk for p in coupons.values()}
+        for gc in generated:
+            promo = by_promotion[gc.promotion_id]
+            if gc.promotion_id in seen:  # two codes of one promotion apply it once
+                duplicates[gc.code.upper()] = promo
+                continue
+            seen.add(gc.promotion_id)
+            coupons[gc.code.upper()] = promo
+    for code, promo in duplicates.items():
+        result.promotions.append(
+            PromotionOutcome(
+                promo.pk,
+                promo.name,
+                code,
+                False,
+                reason=_("Another code of this promotion is already in the cart."),
+            )
+        )
     for code in wanted:
-        if code not in coupons:
+        if code not in coupons and code not in duplicates:
             result.promotions.append(
                 PromotionOutcome(
                     None,

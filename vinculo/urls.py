@@ -18,6 +18,8 @@ urlpatterns = [
     path("customers/duplicates/", include("vinculo.customers.urls_duplicates")),
     path("customers/", include("vinculo.customers.urls")),
     path("search/", include("vinculo.customers.urls_search")),
+    path("sales/leads/", include("vinculo.sales.urls_leads")),
+    path("forms/", include("vinculo.sales.urls_webforms")),
     path("sales/", include("vinculo.sales.urls_pipeline")),
     path("sales/", include("vinculo.sales.urls_orders")),
     path("", include("vinculo.interactions.urls")),

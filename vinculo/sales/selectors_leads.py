@@ -1,0 +1,258 @@
+"""Reads of leads, always filtered by what the user may see: a lead is visible when its
+customer is, when the user owns it, or when it belongs to the user's team (or a team they
+manage). Each function picks its joins, so no page makes a query per row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from vinculo.core.errors import NotFound
+from vinculo.core.models import AuditEntry
+from vinculo.customers.selectors import search_filter, visibility_q
+from vinculo.interactions.models import Interaction
+from vinculo.sales.leads import OPEN_STATUSES
+from vinculo.sales.models import Lead
+from vinculo.sales.selectors import _prefix_q
+
+
+def visible_leads(user) -> QuerySet[Lead]:
+    """Leads ``user`` may see (leads of merged-away customers are never listed)."""
+    qs = Lead.objects.filter(customer__merged_into__isnull=True)
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return qs.none()
+    q = _prefix_q(visibility_q(user), "customer")
+    if q is None:
+        return qs
+    q |= Q(owner_id=user.pk)
+    if user.team_id:
+        q |= Q(team_id=user.team_id)
+    managed = list(user.managed_teams.values_list("pk", flat=True))
+    if managed:
+        q |= Q(team_id__in=managed) | Q(owner__team_id__in=managed)
+    return qs.filter(q)
+
+
+def lead_for_user(*, user, pk) -> Lead:
+    """One lead the user may see, or NotFound (hidden and missing look alike)."""
+    try:
+        return (
+            visible_leads(user)
+            .select_related("customer", "owner", "team", "opportunity")
+            .get(pk=pk)
+        )
+    except (Lead.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Lead not found.")) from None
+
+
+LEAD_SORTS = {
+    "score": "score",
+    "created": "created_at",
+    "name": "customer__name",
+    "status": "status",
+    "source": "source",
+    "cost": "acquisition_cost",
+}
+
+
+@dataclass
+class LeadFilters:
+    """What the lead list filters on; empty values mean "any"."""
+
+    q: str = ""
+    status: str = ""  # a status, or "open" for new + contacted + qualified
+    source: str = ""
+    owner_id: int | None = None
+    campaign: str = ""
+    sort: str = "-score"
+
+
+def filter_leads(qs: QuerySet[Lead], f: LeadFilters) -> QuerySet[Lead]:
+    if f.q:
+        customers = search_filter(_customers_of(qs), f.q).values("pk")
+        qs = qs.filter(Q(customer_id__in=customers) | Q(campaign__icontains=f.q))
+    if f.status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif f.status in Lead.Status.values:
+        qs = qs.filter(status=f.status)
+    if f.source in Lead.Source.values:
+        qs = qs.filter(source=f.source)
+    if f.owner_id:
+        qs = qs.filter(owner_id=f.owner_id)
+    if f.campaign:
+        qs = qs.filter(campaign=f.campaign)
+    key = f.sort.lstrip("-")
+    field_name = LEAD_SORTS.get(key, "score")
+    desc = f.sort.startswith("-") if key in LEAD_SORTS else True
+    tie = "created_at" if field_name != "created_at" else "id"
+    return qs.order_by(f"-{field_name}" if desc else field_name, tie, "id")
+
+
+def _customers_of(qs: QuerySet[Lead]):
+    from vinculo.customers.models import Customer
+
+    return Customer.objects.filter(pk__in=qs.values("customer_id"))
+
+
+def lead_list(user, f: LeadFilters) -> QuerySet[Lead]:
+    return filter_leads(visible_leads(user), f).select_related("customer", "owner")
+
+
+# --- the work queue -----------------------------------------------------------------------------
+
+
+def queue_for(*, user, owner_ids: list[int] | None = None) -> QuerySet[Lead]:
+    """Open leads to call first: highest score, then the one waiting longest. ``owner_ids``
+    defaults to the user's own leads."""
+    owners = owner_ids if owner_ids is not None else [user.pk]
+    return (
+        visible_leads(user)
+        .filter(owner_id__in=owners, status__in=OPEN_STATUSES)
+        .select_related("customer", "owner")
+        .order_by("-score", "created_at", "id")
+    )
+
+
+@dataclass
+class RepQueue:
+    rep: object
+    leads: list[Lead] = field(default_factory=list)
+    total: int = 0
+
+
+def team_queues(*, user, per_rep: int = 20) -> list[RepQueue]:
+    """For a manager: each member of the teams they manage with their top open leads.
+    Two queries whatever the number of reps: the members, then every member's open leads
+    (capped per rep in Python; a rep's queue seldom holds more than a few hundred)."""
+    managed = list(user.managed_teams.values_list("pk", flat=True))
+    if not managed:
+        return []
+    reps = list(
+        get_user_model()
+        .objects.filter(team_id__in=managed, is_active=True)
+        .order_by("first_name", "username")
+    )
+    queues = {r.pk: RepQueue(rep=r) for r in reps}
+    for lead in queue_for(user=user, owner_ids=list(queues)):
+        q = queues[lead.owner_id]
+        q.total += 1
+        if len(q.leads) < per_rep:
+            q.leads.append(lead)
+    return list(queues.values())
+
+
+# --- detail -------------------------------------------------------------------------------------
+
+
+@dataclass
+class LeadEvent:
+    at: object
+    kind: str  # "audit" | "interaction"
+    title: str
+    detail: str = ""
+    user: object = None
+
+
+def lead_history(lead: Lead) -> list[LeadEvent]:
+    """The lead's status changes (from the audit log) and what happened with its customer
+    since it came in (the customer's interactions), newest first."""
+    events: list[LeadEvent] = []
+    entries = AuditEntry.objects.filter(
+        object_type=Lead._meta.label_lower, object_id=lead.pk
+    ).select_related("actor")
+    labels = dict(Lead.Status.choices)
+    for e in entries:
+        status = e.changes.get("status")
+        if e.action == AuditEntry.Action.CREATE:
+            title = _("Lead captured")
+        elif status:
+            title = _("Status: %(before)s → %(after)s") % {
+                "before": labels.get(status[0], _("open")),
+                "after": labels.get(status[1], status[1]),
+            }
+        else:
+            title = e.get_action_display()
+        events.append(LeadEvent(at=e.created_at, kind="audit", title=title, user=e.actor))
+    if lead.status == Lead.Status.DISQUALIFIED and lead.disqualified_reason and events:
+        for ev in events:
+            if ev.title.endswith(str(labels[Lead.Status.DISQUALIFIED])):
+                ev.detail = lead.disqualified_reason
+                break
+    interactions = Interaction.objects.filter(
+        customer_id=lead.customer_id, occurred_at__gte=lead.created_at
+    ).select_related("user")[:50]
+    for i in interactions:
+        events.append(
+            LeadEvent(
+                at=i.occurred_at,
+                kind="interaction",
+                title=f"{i.get_kind_display()} · {i.subject}".strip(" ·"),
+                detail=i.body[:300],
+                user=i.user,
+            )
+        )
+    events.sort(key=lambda ev: ev.at, reverse=True)
+    return events
+
+
+# --- cost per lead ------------------------------------------------------------------------------
+
+
+@dataclass
+class CostRow:
+    source: str
+    source_label: str
+    campaign: str
+    currency: str
+    leads: int
+    converted: int
+    cost: Decimal
+
+    @property
+    def cost_per_lead(self) -> Decimal:
+        return (self.cost / self.leads).quantize(Decimal("0.01")) if self.leads else Decimal("0")
+
+    @property
+    def cost_per_conversion(self) -> Decimal | None:
+        if not self.converted:
+            return None
+        return (self.cost / self.converted).quantize(Decimal("0.01"))
+
+    @property
+    def conversion_rate(self) -> float:
+        return round(100 * self.converted / self.leads, 1) if self.leads else 0.0
+
+
+def cost_per_lead(user, *, created_from=None, created_to=None) -> list[CostRow]:
+    """Leads, conversions and acquisition cost by source and campaign (one query)."""
+    qs = visible_leads(user)
+    if created_from:
+        qs = qs.filter(created_at__date__gte=created_from)
+    if created_to:
+        qs = qs.filter(created_at__date__lte=created_to)
+    rows = (
+        qs.values("source", "campaign", "currency")
+        .annotate(
+            n=Count("pk"),
+            converted=Count("pk", filter=Q(status=Lead.Status.CONVERTED)),
+            cost=Sum("acquisition_cost"),
+        )
+        .order_by("source", "campaign", "currency")
+    )
+    labels = dict(Lead.Source.choices)
+    return [
+        CostRow(
+            source=r["source"],
+            source_label=str(labels.get(r["source"], r["source"])),
+            campaign=r["campaign"],
+            currency=r["currency"],
+            leads=r["n"],
+            converted=r["converted"],
+            cost=r["cost"] or Decimal("0"),
+        )
+        for r in rows
+    ]

@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
@@ -48,7 +49,7 @@ class SessionAuth(APIKeyCookie):
         if user is None or not user.is_authenticated or not user.is_active:
             return None
         if request.method in _UNSAFE and check_csrf(request) is not None:
-            raise HttpError(403, "CSRF check failed.")
+            raise HttpError(403, _("CSRF check failed."))
         return user
 
 

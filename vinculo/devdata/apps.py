@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DevdataConfig(AppConfig):
@@ -7,4 +8,4 @@ class DevdataConfig(AppConfig):
 
     name = "vinculo.devdata"
     label = "devdata"
-    verbose_name = "Demo data"
+    verbose_name = _("Demo data")

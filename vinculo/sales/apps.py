@@ -6,3 +6,9 @@ class SalesConfig(AppConfig):
     name = "vinculo.sales"
     label = "sales"
     verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        # Open opportunities and open leads move with a staff handover.
+        from vinculo.sales import handover
+
+        handover.register()

@@ -15,7 +15,15 @@ from django.utils.translation import gettext as _
 from vinculo.core import audit
 from vinculo.core.errors import ValidationError
 from vinculo.customers.models import Tag
-from vinculo.sales.models import Category, Order, PriceList, PriceListItem, Product, Promotion
+from vinculo.sales.models import (
+    Category,
+    Order,
+    PriceList,
+    PriceListItem,
+    Product,
+    Promotion,
+    PromotionCode,
+)
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _CODE = re.compile(r"^[A-Z0-9_-]{3,40}$")
@@ -181,7 +189,10 @@ def create_promotion(
             errors["code"] = [
                 _("A coupon code has 3 to 40 letters, digits, hyphens or underscores.")
             ]
-        elif Promotion.objects.filter(code__iexact=code).exists():
+        elif (
+            Promotion.objects.filter(code__iexact=code).exists()
+            or PromotionCode.objects.filter(code__iexact=code).exists()
+        ):
             errors["code"] = [_("The coupon code “%(code)s” is taken.") % {"code": code}]
     product_ids, category_ids = list(dict.fromkeys(product_ids)), list(dict.fromkeys(category_ids))
     products = list(Product.objects.filter(pk__in=product_ids))

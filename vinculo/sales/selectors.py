@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.core.errors import NotFound
 from vinculo.customers.selectors import visibility_q
-from vinculo.sales.models import Lead, Opportunity, Order, Pipeline, Quote, StageHistory
+from vinculo.sales.models import Opportunity, Order, Pipeline, Quote, StageHistory
 
 
 def _prefix_q(q: Q | None, prefix: str) -> Q | None:
@@ -69,26 +69,13 @@ def stage_history(*, opportunity_id: int) -> QuerySet[StageHistory]:
 
 
 def _visible(qs: QuerySet, user) -> QuerySet:
-    """Rows hanging off a customer (leads, orders, quotes): visible when the customer is, or
+    """Rows hanging off a customer (orders, quotes): visible when the customer is, or
     when the user owns the row. Merged-away customers' rows are never listed."""
     qs = qs.filter(customer__merged_into__isnull=True)
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return qs.none()
     q = _prefix_q(visibility_q(user), "customer")
     return qs if q is None else qs.filter(q | Q(owner_id=user.pk))
-
-
-def visible_leads(user) -> QuerySet[Lead]:
-    """Leads ``user`` may see: their customer is visible, or the user owns the lead."""
-    return _visible(Lead.objects.all(), user)
-
-
-def lead_for_user(*, user, pk) -> Lead:
-    """One lead the user may see, or NotFound (hidden and missing look alike)."""
-    try:
-        return visible_leads(user).select_related("customer", "owner", "team").get(pk=pk)
-    except (Lead.DoesNotExist, ValueError, TypeError):
-        raise NotFound(_("Lead not found.")) from None
 
 
 def visible_orders(user) -> QuerySet[Order]:

@@ -9,6 +9,7 @@ Environment variables (all optional):
   VINCULO_TASKS_BACKEND   "db" (default), "rq" (needs VINCULO_REDIS_URL) or "immediate" (tests)
   VINCULO_REDIS_URL       redis://127.0.0.1:6379/0 for the RQ task backend
   VINCULO_EMAIL_HOST/PORT SMTP server for outgoing mail (default localhost:25)
+  VINCULO_WAREHOUSE_PATH  the DuckDB warehouse file (default: var/warehouse.duckdb)
 """
 
 from __future__ import annotations
@@ -170,6 +171,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+
+# --- Analytics warehouse (DuckDB file; see vinculo/analytics/warehouse) --------------------------
+VINCULO_WAREHOUSE_PATH = Path(
+    os.environ.get("VINCULO_WAREHOUSE_PATH", VAR_DIR / "warehouse.duckdb")
+).resolve()
 
 # --- Background tasks (django.tasks API via the django-tasks backport) -------------------------
 _tasks_backend = os.environ.get("VINCULO_TASKS_BACKEND", "db")

@@ -328,3 +328,45 @@ def update_product(*, actor, product_id: int, expected_version: int | None, **ch
     product.save()
     audit.record(actor=actor, action="update", obj=product, changes=delta)
     return product
+
+
+@transaction.atomic
+def update_category(
+    *, actor, category_id: int, name: str | None = None, parent_id: int | str | None = "keep"
+) -> Category:
+    """Rename a category and/or move it under another parent (``None``: to the top level).
+    Its whole subtree's paths follow, so roll-ups stay right. Refuses a move under itself
+    or its own descendant, and a name already used beside it. Atomic and audited."""
+    cat = Category.objects.select_for_update().filter(pk=category_id).first()
+    if cat is None:
+        raise ValidationError.for_field("category_id", _("Choose an existing category."))
+    old_path = cat.path
+    if name is not None:
+        name = name.strip()
+        if not name or "/" in name:
+            raise ValidationError.for_field("name", _("Enter a name without “/”."))
+        cat.name = name
+    if parent_id != "keep":
+        parent = Category.objects.filter(pk=parent_id).first() if parent_id else None
+        if parent_id and parent is None:
+            raise ValidationError.for_field("parent_id", _("Choose an existing category."))
+        if parent and (parent.pk == cat.pk or parent.path.startswith(old_path + "/")):
+            raise ValidationError.for_field(
+                "parent_id", _("A category cannot be moved under itself or one of its children.")
+            )
+        cat.parent = parent
+    cat.path = f"{cat.parent.path}/{cat.name}" if cat.parent_id else cat.name
+    if cat.path == old_path:
+        return cat
+    try:
+        with transaction.atomic():
+            cat.save()
+    except IntegrityError:
+        raise ValidationError.for_field("name", _("This category already exists here.")) from None
+    # Descendants keep their place under the category: rewrite the start of their paths.
+    descendants = list(Category.objects.filter(path__startswith=old_path + "/"))
+    for d in descendants:
+        d.path = cat.path + d.path[len(old_path) :]
+    Category.objects.bulk_update(descendants, ["path"])
+    audit.record(actor=actor, action="update", obj=cat, changes={"path": [old_path, cat.path]})
+    return cat

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vinculo.core.models import TimeStampedModel, VersionedModel
 
@@ -36,7 +37,8 @@ class Customer(VersionedModel):
         OPPORTUNITY = "opportunity", _("Opportunity")
         CUSTOMER = "customer", _("Customer")
         INACTIVE = "inactive", _("Inactive")
-        LOST = "lost", _("Lost")
+        # Spanish agrees in gender: a lost customer ("perdido") vs a lost opportunity.
+        LOST = "lost", pgettext_lazy("customer stage", "Lost")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PERSON)
     first_name = models.CharField(_("first name"), max_length=100, blank=True)

@@ -10,6 +10,7 @@ from vinculo.accounts.api import router as accounts_router
 from vinculo.core.api import install_error_handlers
 from vinculo.customers.api import router as customers_router
 from vinculo.interactions.api import interactions_router, tasks_router
+from vinculo.sales.api import ROUTERS as sales_routers
 
 api = NinjaAPI(
     title="Vínculo API",
@@ -30,3 +31,5 @@ api.add_router("/", accounts_router)
 api.add_router("/customers", customers_router)
 api.add_router("/interactions", interactions_router)
 api.add_router("/tasks", tasks_router)
+for prefix, router in sales_routers:
+    api.add_router(prefix, router)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 
-from vinculo.core.api import ErrorOut
+from vinculo.core.api import ErrorOut, keyset_page
 from vinculo.core.errors import ValidationError
 from vinculo.sales.models import Product
 from vinculo.sales.pricing import CartLine
@@ -50,6 +50,14 @@ def cart_lines(lines: Sequence[CartLineIn], field: str = "lines") -> list[CartLi
     if errors:
         raise ValidationError(_("Some lines cannot be priced."), field_errors=errors)
     return out
+
+
+def page(qs, key: str, order, descending: bool, cursor: str | None, limit: int) -> dict:
+    """One keyset page of ``qs`` as the list schemas expect it."""
+    rows, next_cursor = keyset_page(
+        qs, key=key, order=order, descending=descending, cursor=cursor, limit=limit
+    )
+    return {"items": rows, "next_cursor": next_cursor}
 
 
 def renamed(exc: ValidationError, names: dict[str, str]) -> ValidationError:

@@ -1,5 +1,24 @@
 """Quote, order and back-office pages, mounted at /sales/ (quotes/, orders/, backoffice/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from vinculo.sales import views_backoffice, views_orders, views_quotes
+
+urlpatterns = [
+    path("quotes/", views_quotes.quote_list, name="quote_list"),
+    path("quotes/new/", views_quotes.quote_create, name="quote_create"),
+    path("quotes/price/", views_quotes.price_preview, name="quote_price"),
+    path("quotes/<int:pk>/", views_quotes.quote_detail, name="quote_detail"),
+    path("quotes/<int:pk>/pdf/", views_quotes.quote_pdf, name="quote_pdf"),
+    path("quotes/<int:pk>/send/", views_quotes.quote_send, name="quote_send"),
+    path("quotes/<int:pk>/accept/", views_quotes.quote_accept, name="quote_accept"),
+    path("orders/", views_orders.order_list, name="order_list"),
+    path("orders/new/", views_orders.order_create, name="order_create"),
+    path("orders/price/", views_quotes.price_preview, name="order_price"),
+    path("orders/<int:pk>/", views_orders.order_detail, name="order_detail"),
+    path("orders/<int:pk>/status/<slug:status>/", views_orders.order_status, name="order_status"),
+    path("backoffice/", views_backoffice.backoffice_page, name="backoffice"),
+    path("backoffice/export/", views_backoffice.backoffice_export, name="backoffice_export"),
+    path("backoffice/preview/", views_backoffice.backoffice_preview, name="backoffice_preview"),
+    path("backoffice/apply/", views_backoffice.backoffice_apply, name="backoffice_apply"),
+]

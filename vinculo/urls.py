@@ -20,6 +20,7 @@ urlpatterns = [
     path("search/", include("vinculo.customers.urls_search")),
     path("sales/leads/", include("vinculo.sales.urls_leads")),
     path("forms/", include("vinculo.sales.urls_webforms")),
+    path("sales/catalog/", include("vinculo.sales.urls_catalog")),
     path("sales/", include("vinculo.sales.urls_pipeline")),
     path("sales/", include("vinculo.sales.urls_orders")),
     path("", include("vinculo.interactions.urls")),

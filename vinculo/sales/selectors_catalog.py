@@ -144,12 +144,16 @@ def price_lists() -> QuerySet[PriceList]:
     )
 
 
-def price_list_detail(pk) -> tuple[PriceList, list[dict]]:
-    """A price list and its items grouped by product, breaks in ascending quantity."""
+def price_list_or_404(pk) -> PriceList:
     try:
-        price_list = PriceList.objects.select_related("customer_tag").get(pk=pk)
+        return PriceList.objects.select_related("customer_tag").get(pk=pk)
     except (PriceList.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("Price list not found.")) from None
+
+
+def price_list_detail(pk) -> tuple[PriceList, list[dict]]:
+    """A price list and its items grouped by product, breaks in ascending quantity."""
+    price_list = price_list_or_404(pk)
     groups: dict[int, dict] = {}
     items = PriceListItem.objects.filter(price_list=price_list).select_related("product")
     for item in items.order_by("product__name", "product__sku", "min_quantity"):
@@ -230,3 +234,18 @@ def promotion_detail(pk) -> Promotion:
         ).get(pk=pk)
     except (Promotion.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("Promotion not found.")) from None
+
+
+def latest_codes(promo: Promotion, limit: int = 50) -> list[PromotionCode]:
+    """The newest generated coupon codes of a promotion (the page shows a sample)."""
+    return list(PromotionCode.objects.filter(promotion=promo).order_by("-id")[:limit])
+
+
+def all_codes(promo: Promotion):
+    """Every generated code of a promotion, streamed (a batch may hold thousands)."""
+    return (
+        PromotionCode.objects.filter(promotion=promo)
+        .order_by("id")
+        .values_list("code", flat=True)
+        .iterator()
+    )

@@ -30,6 +30,15 @@ ITEM_SEPARATOR = " | "  # between the items of an antecedent in the rules file
 
 
 @dataclass(frozen=True)
+class Level:
+    """The frequent itemsets of one length k: ``items`` (n x k item indexes, ascending in each
+    row, rows in lexicographic order) and ``counts`` (baskets containing each)."""
+
+    items: np.ndarray
+    counts: np.ndarray
+
+
+@dataclass(frozen=True)
 class Rules:
     """Rules as aligned arrays; ``antecedents[i]`` is a tuple of item indexes."""
 
@@ -42,20 +51,23 @@ class Rules:
 
 @dataclass(frozen=True)
 class BasketResult:
-    items: list[str]
+    items: list[str]  # the frequent items; itemsets and rules refer to them by index
+    distinct_items: int
     n_baskets: int
-    itemsets: dict[tuple[int, ...], int]  # item indexes (ascending) -> baskets containing them
+    levels: list[Level]  # levels[k - 1]: the frequent k-itemsets
     rules: Rules
     fit_seconds: float
 
     def report(self) -> dict:
-        by_len = Counter(len(s) for s in self.itemsets)
         rule_len = Counter(len(a) + 1 for a in self.rules.antecedents)
         return {
             "baskets": self.n_baskets,
-            "items": len(self.items),
-            "itemsets": len(self.itemsets),
-            "itemsets_by_length": {str(k): by_len[k] for k in sorted(by_len)},
+            "items": self.distinct_items,
+            "frequent_items": len(self.items),
+            "itemsets": sum(len(level.counts) for level in self.levels),
+            "itemsets_by_length": {
+                str(k): len(level.counts) for k, level in enumerate(self.levels, 1)
+            },
             "rules": len(self.rules.antecedents),
             "rules_by_length": {str(k): rule_len[k] for k in sorted(rule_len)},
             "fit_seconds": round(self.fit_seconds, 4),
@@ -75,21 +87,18 @@ class BasketResult:
             )
 
 
-def _bitsets(baskets: list[list[str]], min_count: int) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Frequent items (ascending by count), one packed bit row each, and their counts."""
+def _encode(baskets: list[list[str]], min_count: int):
+    """Labels of all items, and of the frequent ones (ascending by count): their indexes into
+    the labels, packed bit rows (one bit per basket) and counts."""
     index: dict[str, int] = {}
-    cols, rows = [], []
-    for b, basket in enumerate(baskets):
-        for item in basket:
-            rows.append(index.setdefault(item, len(index)))
-            cols.append(b)
-    labels = list(index)
+    rows = [index.setdefault(item, len(index)) for basket in baskets for item in basket]
+    sizes = [len(basket) for basket in baskets]
     rows_a = np.asarray(rows, dtype=np.int64)
-    cols_a = np.asarray(cols, dtype=np.int64)
-    counts = np.bincount(rows_a, minlength=len(labels))
+    cols_a = np.repeat(np.arange(len(baskets), dtype=np.int64), sizes)
+    counts = np.bincount(rows_a, minlength=len(index))
     frequent = np.flatnonzero(counts >= min_count)
     frequent = frequent[np.argsort(counts[frequent], kind="stable")]
-    rank = np.full(len(labels), -1, dtype=np.int64)
+    rank = np.full(len(index), -1, dtype=np.int64)
     rank[frequent] = np.arange(len(frequent))
     keep = rank[rows_a] >= 0
     rows_a, cols_a = rank[rows_a[keep]], cols_a[keep]
@@ -97,71 +106,126 @@ def _bitsets(baskets: list[list[str]], min_count: int) -> tuple[list[str], np.nd
     bits = np.zeros((len(frequent), words * 8), dtype=np.uint8)
     # Baskets never repeat an item, so adding bit values is the same as OR-ing them.
     np.add.at(bits, (rows_a, cols_a >> 3), (1 << (cols_a & 7)).astype(np.uint8))
-    return [labels[i] for i in frequent], bits.view(np.uint64), counts[frequent]
+    return list(index), frequent, bits.view(np.uint64), counts[frequent]
+
+
+def _join_pairs(items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j), i < j, of rows sharing all but their last item: the candidates one item
+    longer (rows are in lexicographic order, so such rows are contiguous)."""
+    n, k = items.shape
+    if n < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if k == 1:
+        group_end = np.full(n, n)
+    else:
+        new_group = np.ones(n, dtype=bool)
+        new_group[1:] = (items[1:, :-1] != items[:-1, :-1]).any(axis=1)
+        starts = np.flatnonzero(new_group)
+        ends = np.append(starts[1:], n)
+        group_end = np.repeat(ends, np.diff(np.append(starts, n)))
+    partners = group_end - np.arange(n) - 1
+    left = np.repeat(np.arange(n), partners)
+    offsets = np.arange(len(left)) - np.repeat(np.cumsum(partners) - partners, partners)
+    return left, left + 1 + offsets
 
 
 def frequent_itemsets(
     baskets: list[list[str]], *, min_support: float, max_length: int = 10
-) -> tuple[list[str], dict[tuple[int, ...], int]]:
+) -> tuple[list[str], list[Level], int]:
     """Every itemset of at most ``max_length`` items in at least ``min_support`` of the
-    baskets, with its count. Item indexes refer to the returned labels."""
+    baskets, by length (``levels[k - 1]`` holds the k-itemsets), with the number of distinct
+    items. Itemsets hold indexes into the returned labels of the frequent items, which are in
+    ascending order of support."""
     if not 0 < min_support <= 1:
         raise ValidationError.for_field("min_support", "The minimum support must be in (0, 1].")
     if max_length < 1:
         raise ValidationError.for_field("max_length", "The maximum length must be at least 1.")
     min_count = max(1, math.ceil(min_support * len(baskets) * (1 - EPS)))
-    labels, bits, counts = _bitsets(baskets, min_count)
-    found: dict[tuple[int, ...], int] = {}
-
-    def extend(prefix: tuple[int, ...], items: np.ndarray, rows: np.ndarray, counts: np.ndarray):
-        for i in range(len(items)):
-            itemset = (*prefix, int(items[i]))
-            found[itemset] = int(counts[i])
-            if len(itemset) == max_length or i + 1 == len(items):
-                continue
-            joined = rows[i + 1 :] & rows[i]
-            support = np.bitwise_count(joined).sum(axis=1, dtype=np.int64)
-            keep = support >= min_count
-            if keep.any():
-                extend(itemset, items[i + 1 :][keep], joined[keep], support[keep])
-
-    extend((), np.arange(len(labels)), bits, counts)
-    return labels, found
+    labels, frequent, bits, counts = _encode(baskets, min_count)
+    if len(frequent) == 0:
+        return [], [], len(labels)
+    items = np.arange(len(frequent), dtype=np.int64)[:, None]
+    levels = [Level(items, counts)]
+    while len(levels) < max_length:
+        left, right = _join_pairs(items)
+        last = len(levels) + 1 == max_length
+        items, counts, bits = _count_candidates(items, bits, left, right, min_count, last)
+        if len(counts) == 0:
+            break
+        levels.append(Level(items, counts))
+    return [labels[i] for i in frequent], levels, len(labels)
 
 
-def association_rules(
-    itemsets: dict[tuple[int, ...], int], n_baskets: int, *, min_confidence: float
-) -> Rules:
-    """Rules A -> c with one item c on the right and A not empty, from frequent itemsets."""
+def _count_candidates(items, bits, left, right, min_count, last):
+    """The frequent candidates among the joins (left, right), with their bit rows (not kept
+    for the last level). Works in chunks of about 64 MB."""
+    chunk = max(1, (8 << 20) // max(bits.shape[1], 1))
+    kept_left, kept_right, kept_counts, kept_bits = [], [], [], []
+    for start in range(0, len(left), chunk):
+        lo, ro = left[start : start + chunk], right[start : start + chunk]
+        joined = bits[lo] & bits[ro]
+        support = np.bitwise_count(joined).sum(axis=1, dtype=np.int64)
+        keep = support >= min_count
+        kept_left.append(lo[keep])
+        kept_right.append(ro[keep])
+        kept_counts.append(support[keep])
+        if not last:
+            kept_bits.append(joined[keep])
+    if not kept_left:
+        return items[:0], np.zeros(0, np.int64), bits[:0]
+    lo, ro = np.concatenate(kept_left), np.concatenate(kept_right)
+    new_items = np.column_stack([items[lo], items[ro, -1]])
+    new_bits = np.concatenate(kept_bits) if kept_bits else bits[:0]
+    return new_items, np.concatenate(kept_counts), new_bits
+
+
+def _row_keys(rows: np.ndarray, base: int) -> np.ndarray:
+    """One integer per row, increasing with the rows' lexicographic order."""
+    keys = np.zeros(len(rows), dtype=np.int64)
+    for column in rows.T:
+        keys = keys * base + column
+    return keys
+
+
+def association_rules(levels: list[Level], n_baskets: int, *, min_confidence: float) -> Rules:
+    """Rules A -> c with one item c on the right and A not empty, from frequent itemsets
+    (every subset of a frequent itemset is frequent, so every antecedent's count is known)."""
     if not 0 <= min_confidence <= 1:
         raise ValidationError.for_field(
             "min_confidence", "The minimum confidence must be in [0, 1]."
         )
+    base = max(len(levels[0].counts), 2) if levels else 2
+    item_support = np.zeros(base)
+    if levels:
+        item_support[levels[0].items[:, 0]] = levels[0].counts / n_baskets
     antecedents, consequents, both, left = [], [], [], []
-    for itemset, count in itemsets.items():
-        if len(itemset) < 2:
-            continue
-        for j, item in enumerate(itemset):
-            antecedent = itemset[:j] + itemset[j + 1 :]
-            a_count = itemsets[antecedent]  # every subset of a frequent itemset is frequent
-            if count >= min_confidence * a_count * (1 - EPS):
-                antecedents.append(antecedent)
-                consequents.append(item)
-                both.append(count)
-                left.append(a_count)
-    both_a, left_a = np.asarray(both, dtype=float), np.asarray(left, dtype=float)
-    cons = np.asarray(consequents, dtype=np.int64)
-    item_support = np.zeros(max(cons.max(initial=-1) + 1, 0))
-    for (item,), count in ((k, v) for k, v in itemsets.items() if len(k) == 1):
-        if item < len(item_support):
-            item_support[item] = count / n_baskets
-    confidence = both_a / left_a if len(left_a) else np.zeros(0)
+    for k in range(2, len(levels) + 1):
+        whole, parts = levels[k - 1], levels[k - 2]
+        if base ** (k - 1) >= 2**62:  # keys would overflow: look the antecedents up by row
+            lookup = {tuple(r): c for r, c in zip(parts.items.tolist(), parts.counts, strict=True)}
+        else:
+            part_keys = _row_keys(parts.items, base)
+        for j in range(k):
+            antecedent = np.delete(whole.items, j, axis=1)
+            if base ** (k - 1) >= 2**62:
+                a_counts = np.array([lookup[tuple(r)] for r in antecedent.tolist()])
+            else:
+                a_counts = parts.counts[np.searchsorted(part_keys, _row_keys(antecedent, base))]
+            ok = whole.counts >= min_confidence * a_counts * (1 - EPS)
+            antecedents.extend(map(tuple, antecedent[ok].tolist()))
+            consequents.append(whole.items[ok, j])
+            both.append(whole.counts[ok])
+            left.append(a_counts[ok])
+    cons = np.concatenate(consequents) if consequents else np.zeros(0, np.int64)
+    both_a = np.concatenate(both).astype(float) if both else np.zeros(0)
+    left_a = np.concatenate(left).astype(float) if left else np.zeros(0)
+    confidence = both_a / np.maximum(left_a, 1)
     return Rules(
         antecedents=antecedents,
         consequents=cons,
         support=both_a / n_baskets,
         confidence=confidence,
-        lift=confidence / item_support[cons] if len(cons) else np.zeros(0),
+        lift=confidence / item_support[cons],
     )
 
 
@@ -172,11 +236,12 @@ def mine_rules(
     if not baskets:
         raise ValidationError.for_field("baskets", "There are no baskets.")
     started = time.perf_counter()
-    labels, itemsets = frequent_itemsets(
+    labels, levels, distinct = frequent_itemsets(
         baskets, min_support=min_support, max_length=max_length
     )
-    rules = association_rules(itemsets, len(baskets), min_confidence=min_confidence)
-    return BasketResult(labels, len(baskets), itemsets, rules, time.perf_counter() - started)
+    rules = association_rules(levels, len(baskets), min_confidence=min_confidence)
+    elapsed = time.perf_counter() - started
+    return BasketResult(labels, distinct, len(baskets), levels, rules, elapsed)
 
 
 def write_rules(result: BasketResult, path: Path) -> None:

@@ -89,9 +89,7 @@ def summarise(
     frequency = (last_idx - first_idx).astype(np.int64)
     first_day, last_day = pd_[first_idx], pd_[last_idx]
     repeat_total = np.add.reduceat(pa, first_idx) - pa[first_idx]
-    monetary = np.divide(
-        repeat_total, frequency, out=np.zeros(len(frequency)), where=frequency > 0
-    )
+    monetary = np.divide(repeat_total, frequency, out=np.zeros(len(frequency)), where=frequency > 0)
     unit = DAYS_PER_PERIOD[period]
     end = calibration_end or _date_from_day(end_day)
     return Summary(
@@ -248,7 +246,8 @@ def fit_gamma_gamma(frequency, monetary) -> GammaGammaParams:
     use = (frequency > 0) & (monetary > 0)
     if use.sum() < 2:
         raise ValidationError.for_field(
-            "amount", "Fewer than two customers with repeat purchases of positive value: "
+            "amount",
+            "Fewer than two customers with repeat purchases of positive value: "
             "the spend model cannot be fitted.",
         )
     (x, m), weight, _ = _distinct_rows(frequency[use], monetary[use])

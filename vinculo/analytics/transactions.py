@@ -52,7 +52,9 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     except pd.errors.EmptyDataError as exc:
         raise ValidationError.for_field("file", f"{path} is empty.") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
-        raise ValidationError.for_field("file", f"{path} is not a readable CSV file: {exc}") from exc
+        raise ValidationError.for_field(
+            "file", f"{path} is not a readable CSV file: {exc}"
+        ) from exc
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -90,8 +92,9 @@ def read_transactions(path: str | Path) -> Transactions:
     _refuse("date", dates.isna().to_numpy(), raw_date, "is not a date (YYYY-MM-DD)")
     raw_amount = frame["amount"].str.strip()
     amount = pd.to_numeric(raw_amount, errors="coerce")
-    _refuse("amount", (amount.isna() | ~np.isfinite(amount)).to_numpy(), raw_amount,
-            "is not a number")
+    _refuse(
+        "amount", (amount.isna() | ~np.isfinite(amount)).to_numpy(), raw_amount, "is not a number"
+    )
     _refuse("amount", (amount < 0).to_numpy(), raw_amount, "is negative")
     day = dates.dt.tz_localize(None) if dates.dt.tz is not None else dates
     return Transactions.from_arrays(

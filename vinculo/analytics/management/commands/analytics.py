@@ -23,6 +23,10 @@ from vinculo.analytics import basket, clv, transactions
 from vinculo.core.errors import DomainError
 
 BAD_INPUT = 2
+PREDICTION_COLUMNS = (
+    *("customer_id", "frequency", "recency", "T", "p_alive"),
+    *("expected_purchases", "expected_spend", "clv"),
+)
 
 
 def _date(value: str) -> date:
@@ -87,10 +91,7 @@ class Command(BaseCommand):
         s = result.summary
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(
-                ["customer_id", "frequency", "recency", "T", "p_alive"]
-                + ["expected_purchases", "expected_spend", "clv"]
-            )
+            writer.writerow(PREDICTION_COLUMNS)
             columns = zip(
                 s.customer_id,
                 s.frequency,
@@ -120,4 +121,3 @@ class Command(BaseCommand):
             basket.write_rules(result, Path(opts["rules_out"]))
             report["rules_out"] = opts["rules_out"]
         return report
-

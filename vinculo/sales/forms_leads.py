@@ -70,7 +70,19 @@ LEAD_FIELDS = {f.name for f in Lead._meta.concrete_fields}
 CUSTOMER_FIELDS = {f.name for f in Customer._meta.concrete_fields}
 
 
-class ScoringRuleForm(forms.ModelForm):
+class _PositionMixin:
+    """The order of a rule; blank means 0 (first)."""
+
+    def _optional_position(self) -> None:
+        field = self.fields["position"]
+        field.required = False
+        field.help_text = _("Rules are tried from the lowest number up.")
+
+    def clean_position(self) -> int:
+        return self.cleaned_data.get("position") or 0
+
+
+class ScoringRuleForm(_PositionMixin, forms.ModelForm):
     # The model stores JSON; people type text ("ES", "ES, PT" for "is one of", 50 for "at least").
     value = forms.CharField(
         label=_("Value"),
@@ -93,10 +105,12 @@ class ScoringRuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        value = self.instance.value if self.instance.pk else ""
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        self.initial.setdefault("value", value)
+        self._optional_position()
+        if self.instance.pk:
+            value = self.instance.value
+            if isinstance(value, list):
+                value = ", ".join(str(v) for v in value)
+            self.initial["value"] = value
 
     def clean_field(self) -> str:
         name = self.cleaned_data["field"].strip()
@@ -133,7 +147,11 @@ class ScoringRuleForm(forms.ModelForm):
         return data
 
 
-class AssignmentRuleForm(forms.ModelForm):
+class AssignmentRuleForm(_PositionMixin, forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._optional_position()
+
     class Meta:
         model = AssignmentRule
         fields = ["name", "kind", "team", "match_value", "position", "active"]
@@ -153,6 +171,13 @@ class AssignmentRuleForm(forms.ModelForm):
 
 
 class WebFormForm(forms.ModelForm):
+    redirect_url = forms.URLField(
+        label=_("Thank-you page"),
+        required=False,
+        assume_scheme="https",
+        help_text=_("Where the visitor goes after sending; empty shows a thank-you."),
+    )
+
     class Meta:
         model = LeadWebForm
         fields = [
@@ -172,7 +197,6 @@ class WebFormForm(forms.ModelForm):
                 "The marketing consent wording shown next to the checkbox; stored with each "
                 "lead that ticks it. Leave empty to show no consent checkbox."
             ),
-            "redirect_url": _("Where the visitor goes after sending; empty shows a thank-you."),
         }
 
     def clean_currency(self) -> str:

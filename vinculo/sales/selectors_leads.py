@@ -161,27 +161,33 @@ def lead_history(lead: Lead) -> list[LeadEvent]:
     """The lead's status changes (from the audit log) and what happened with its customer
     since it came in (the customer's interactions), newest first."""
     events: list[LeadEvent] = []
-    entries = AuditEntry.objects.filter(
-        object_type=Lead._meta.label_lower, object_id=lead.pk
-    ).select_related("actor")
+    entries = (
+        AuditEntry.objects.filter(object_type=Lead._meta.label_lower, object_id=lead.pk)
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
     labels = dict(Lead.Status.choices)
+    current = Lead.Status.NEW
+    last_disqualified = None
     for e in entries:
         status = e.changes.get("status")
         if e.action == AuditEntry.Action.CREATE:
             title = _("Lead captured")
         elif status:
+            # A conversion records its "before" as "open": name the status it really left.
+            before = status[0] if status[0] in labels else current
+            current = status[1]
             title = _("Status: %(before)s → %(after)s") % {
-                "before": labels.get(status[0], _("open")),
+                "before": labels.get(before, before),
                 "after": labels.get(status[1], status[1]),
             }
         else:
             title = e.get_action_display()
         events.append(LeadEvent(at=e.created_at, kind="audit", title=title, user=e.actor))
-    if lead.status == Lead.Status.DISQUALIFIED and lead.disqualified_reason and events:
-        for ev in events:
-            if ev.title.endswith(str(labels[Lead.Status.DISQUALIFIED])):
-                ev.detail = lead.disqualified_reason
-                break
+        if status and status[1] == Lead.Status.DISQUALIFIED:
+            last_disqualified = events[-1]
+    if last_disqualified is not None and lead.status == Lead.Status.DISQUALIFIED:
+        last_disqualified.detail = lead.disqualified_reason
     interactions = Interaction.objects.filter(
         customer_id=lead.customer_id, occurred_at__gte=lead.created_at
     ).select_related("user")[:50]

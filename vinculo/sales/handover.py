@@ -23,9 +23,7 @@ def _open_leads(user_id: int) -> QuerySet[Lead]:
 def _move(qs_for, *, from_user_id: int, to_user_id: int, to_team_id: int | None) -> list[int]:
     """Lock the leaver's rows, then move them by id ranges (bumping ``version`` so open edit
     forms conflict instead of overwriting). Idempotent: moved rows are no longer the leaver's."""
-    ids = list(
-        qs_for(from_user_id).select_for_update().order_by("pk").values_list("pk", flat=True)
-    )
+    ids = list(qs_for(from_user_id).select_for_update().order_by("pk").values_list("pk", flat=True))
     values = {"owner_id": to_user_id}
     if to_team_id:
         values["team_id"] = to_team_id

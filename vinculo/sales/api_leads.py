@@ -82,6 +82,7 @@ class LeadCapturedOut(LeadOut):
 
 
 class LeadAcceptedOut(Schema):
+    id: int
     detail: str
 
 
@@ -209,7 +210,8 @@ def capture_lead(request, payload: LeadCaptureIn):
     try:
         lead = lead_for_user(user=request.auth, pk=result.lead.pk)
     except NotFound:
-        return Status(202, {"detail": _("Lead captured and assigned to another team.")})
+        detail = _("Lead captured and assigned to someone whose leads you cannot see.")
+        return Status(202, {"id": result.lead.pk, "detail": detail})
     lead.matched_existing = result.matched_existing
     return Status(201, lead)
 

@@ -375,7 +375,10 @@ def quote_send(request, pk):
                 return redirect("quote_detail", pk=quote.pk)
         status = 422
     return render(
-        request, "sales/quote_send.html", {"nav": "quotes", "quote": quote, "form": form}, status
+        request,
+        "sales/quote_send.html",
+        {"nav": "quotes", "quote": quote, "form": form},
+        status=status,
     )
 
 

@@ -55,12 +55,9 @@ def test_quote_prices_each_line_by_its_rule_and_explains_promotions(
     # 10 % off each line: 225.00 and 8.00; tax 21 % on what is left: 425.25 and 15.12.
     assert (sofa["discount"], sofa["tax"], sofa["total"]) == ("225.00", "425.25", "2450.25")
     assert (lamp["discount"], lamp["tax"], lamp["total"]) == ("8.00", "15.12", "87.12")
+    hola = Promotion.objects.get(code="HOLA")
     assert sofa["promotions"] == [
-        {
-            "promotion_id": sofa["promotions"][0]["promotion_id"],
-            "name": "Bienvenida",
-            "amount": "225.00",
-        }
+        {"promotion_id": hola.pk, "name": "Bienvenida", "amount": "225.00"}
     ]
     outcomes = {p["code"]: p for p in body["promotions"]}
     assert outcomes["HOLA"]["applied"] is True and outcomes["HOLA"]["amount"] == "233.00"

@@ -62,18 +62,19 @@ def _sku_lookup(raw: str) -> list[str]:
 
 
 class ProductForm(forms.Form):
-    sku = forms.CharField(label=_("SKU"), max_length=64)
-    name = forms.CharField(label=_("Name"), max_length=200)
+    # Loose on purpose: the service checks every field at once, so one post shows every error.
+    sku = forms.CharField(label=_("SKU"), max_length=64, required=False)
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
     kind = forms.ChoiceField(
         label=_("Kind"),
         choices=[c for c in Product.Kind.choices if c[0] != Product.Kind.VARIANT],
         initial=Product.Kind.SIMPLE,
         help_text=_("Variants are generated from a product's page, not created by hand."),
     )
-    price = forms.CharField(label=_("Price (without tax)"), max_length=20)
+    price = forms.CharField(label=_("Price (without tax)"), max_length=20, required=False)
     cost = forms.CharField(label=_("Cost"), max_length=20, required=False, initial="0")
-    tax_rate = forms.CharField(label=_("Tax rate (%)"), max_length=10, initial="21")
-    currency = forms.CharField(label=_("Currency"), max_length=3, initial="EUR")
+    tax_rate = forms.CharField(label=_("Tax rate (%)"), max_length=10, initial="21", required=False)
+    currency = forms.CharField(label=_("Currency"), max_length=10, initial="EUR", required=False)
     stock_on_hand = forms.IntegerField(label=_("Stock on hand"), initial=0, required=False)
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})

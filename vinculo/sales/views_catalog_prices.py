@@ -427,8 +427,14 @@ def price_check(request):
             form.add_error("customer", _("No customer you can see has this number."))
         except ValidationError as exc:
             errors = _line_errors(exc, getattr(form, "line_numbers", []))
-    elif data is not None:
-        errors = [e for field in form for e in field.errors] + list(form.non_field_errors())
+    if data is not None and form.errors:
+        errors = [
+            f"{form[name].label}: {e}"
+            for name, errs in form.errors.items()
+            if name in form.fields
+            for e in errs
+        ]
+        errors += list(form.non_field_errors())
     context = _ctx(
         request, "price_check", form=form, result=result, errors=errors, customer=customer
     )

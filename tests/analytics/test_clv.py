@@ -251,6 +251,7 @@ def test_command_refuses_a_calibration_end_before_any_purchase(cdnow_csv):
     assert exc.value.returncode == 2
 
 
+@pytest.mark.slow  # starts a new Python process (Django, SciPy, pandas imports)
 def test_bad_input_exits_with_code_2_and_no_traceback(tmp_path):
     rows = [("a", "2025-01-01", "1")] * 3 + [("a", "01/02/2025", "1")]
     path = write_csv(tmp_path / "bad.csv", rows)

@@ -33,6 +33,9 @@ class ApiClient:
     def patch(self, path, data):
         return self._call("patch", path, data)
 
+    def put(self, path, data):
+        return self._call("put", path, data)
+
     def delete(self, path, **params):
         if params:
             from urllib.parse import urlencode

@@ -234,7 +234,7 @@ class CategoryForm(forms.Form):
 
 class PriceListForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
-    currency = forms.CharField(label=_("Currency"), max_length=3, initial="EUR")
+    currency = forms.CharField(label=_("Currency"), max_length=10, initial="EUR")
     customer_tag = forms.ChoiceField(label=_("For customers tagged"), required=False)
     channel = forms.ChoiceField(label=_("Channel"), required=False)
     valid_from = _datetime_field(_("Valid from"))

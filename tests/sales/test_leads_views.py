@@ -493,3 +493,15 @@ def test_navigation_shows_leads_and_queue_by_capability(client_for, rep, analyst
     assert 'href="/sales/leads/"' in html and 'href="/sales/leads/queue/"' in html
     html = client_for(analyst).get(LIST).content.decode()
     assert 'href="/sales/leads/"' in html and 'href="/sales/leads/queue/"' not in html
+
+
+def test_team_queue_shows_the_top_leads_per_rep_and_their_total(manager, rep):
+    from vinculo.sales.selectors_leads import team_queues
+
+    for score in range(5):
+        make_lead(rep, score=score)
+    make_lead(manager, score=7)
+    queues = {q.rep.username: q for q in team_queues(user=manager, per_rep=3)}
+    assert [lead.score for lead in queues["rep"].leads] == [4, 3, 2]
+    assert queues["rep"].total == 5
+    assert (queues["manager"].total, len(queues["manager"].leads)) == (1, 1)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext as _
 
 from vinculo.core.errors import NotFound
@@ -125,9 +126,9 @@ class RepQueue:
 
 
 def team_queues(*, user, per_rep: int = 20) -> list[RepQueue]:
-    """For a manager: each member of the teams they manage with their top open leads.
-    Two queries whatever the number of reps: the members, then every member's open leads
-    (capped per rep in Python; a rep's queue seldom holds more than a few hundred)."""
+    """For a manager: each member of the teams they manage with their top ``per_rep`` open
+    leads and how many they have in all. Three queries whatever the number of reps or leads:
+    the members, the count per member, and the top rows per member (a window function)."""
     managed = list(user.managed_teams.values_list("pk", flat=True))
     if not managed:
         return []
@@ -137,11 +138,18 @@ def team_queues(*, user, per_rep: int = 20) -> list[RepQueue]:
         .order_by("first_name", "username")
     )
     queues = {r.pk: RepQueue(rep=r) for r in reps}
-    for lead in queue_for(user=user, owner_ids=list(queues)):
-        q = queues[lead.owner_id]
-        q.total += 1
-        if len(q.leads) < per_rep:
-            q.leads.append(lead)
+    base = queue_for(user=user, owner_ids=list(queues))
+    for row in base.order_by().values("owner_id").annotate(n=Count("pk")):
+        queues[row["owner_id"]].total = row["n"]
+    ranked = base.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=[F("owner_id")],
+            order_by=[F("score").desc(), F("created_at").asc(), F("id").asc()],
+        )
+    ).filter(rank__lte=per_rep)
+    for lead in ranked:
+        queues[lead.owner_id].leads.append(lead)
     return list(queues.values())
 
 

@@ -148,6 +148,16 @@ def get_quote(request, quote_id: int):
 def create_quote(request, payload: QuoteIn):
     """Quote an opportunity (its product lines unless you send `lines`) or a customer's
     cart, priced by the engine, with coupon codes."""
+    if payload.opportunity_id is not None:
+        opp = opportunity_for_user(user=request.auth, pk=payload.opportunity_id)
+        customer_id, currency = opp.customer_id, payload.currency or opp.currency
+    elif payload.customer_id is not None:
+        customer_id = customer_for_user(user=request.auth, pk=payload.customer_id).pk
+        currency = payload.currency or "EUR"
+    else:
+        raise ValidationError.for_field(
+            "opportunity_id", _("Give an opportunity (or a customer and lines).")
+        )
     require(request.auth, "customers.edit")
     check_channel(payload.channel)
     lines = cart_lines(payload.lines)
@@ -158,21 +168,11 @@ def create_quote(request, payload: QuoteIn):
         "shipping": payload.shipping,
         "notes": payload.notes,
     }
-    if payload.opportunity_id is not None:
-        opp = opportunity_for_user(user=request.auth, pk=payload.opportunity_id)
-        if not lines:
-            quote = quotes.create_quote_from_opportunity(
-                actor=request.auth, opportunity_id=opp.pk, **common
-            )
-            return Status(201, _quote_detail(request.auth, quote.pk))
-        customer_id, currency = opp.customer_id, payload.currency or opp.currency
-    elif payload.customer_id is not None:
-        customer_id = customer_for_user(user=request.auth, pk=payload.customer_id).pk
-        currency = payload.currency or "EUR"
-    else:
-        raise ValidationError.for_field(
-            "opportunity_id", _("Give an opportunity (or a customer and lines).")
+    if payload.opportunity_id is not None and not lines:
+        quote = quotes.create_quote_from_opportunity(
+            actor=request.auth, opportunity_id=payload.opportunity_id, **common
         )
+        return Status(201, _quote_detail(request.auth, quote.pk))
     quote = quotes.create_quote(
         actor=request.auth,
         customer_id=customer_id,

@@ -12,10 +12,16 @@
     const next = all[Math.max(0, Math.min(all.length - 1, i < 0 ? 0 : i + delta))];
     next.focus();
   }
+  // "g" starts the site-wide two-key shortcuts (g d, g c): the key after it is theirs.
+  let afterG = 0;
   document.addEventListener("keydown", function (ev) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const tag = (ev.target.tagName || "").toLowerCase();
-    if (tag === "input" || tag === "textarea" || tag === "select") return;
+    if (tag === "input" || tag === "textarea" || tag === "select" || ev.target.isContentEditable) return;
+    if (document.querySelector("dialog[open]")) return;
+    if (ev.key === "g") { afterG = Date.now(); return; }
+    if (afterG && Date.now() - afterG < 1500) { afterG = 0; return; }
+    afterG = 0;
     const item = current();
     const click = function (action) {
       const el = item && item.querySelector('[data-action="' + action + '"]');

@@ -19,8 +19,10 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 import numpy as np
+import pandas as pd
 from scipy import optimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
+from threadpoolctl import threadpool_limits
 
 from vinculo.analytics.transactions import Transactions
 from vinculo.core.errors import ValidationError
@@ -109,38 +111,51 @@ def summarise(
 
 def _distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
     """The distinct rows of aligned columns, how often each occurs, and each input row's index
-    into them."""
-    stacked = np.column_stack([np.asarray(col, dtype=float) for col in columns])
-    rows, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
-    return [rows[:, i] for i in range(rows.shape[1])], counts.astype(float), inverse.ravel()
+    into them. Hash-based (pandas factorize), so linear in the rows: sorting a million rows,
+    as ``np.unique(axis=0)`` does, costs more than the whole fit."""
+    cols = [np.asarray(col, dtype=float) for col in columns]
+    n = len(cols[0])
+    key = np.zeros(n, dtype=np.int64)
+    size = 1
+    for col in cols:
+        codes, uniques = pd.factorize(col)
+        size *= max(len(uniques), 1)
+        if size >= 2**62:  # cannot happen with three columns of at most a billion values
+            raise ValueError("too many distinct values to combine")
+        key = key * len(uniques) + codes
+    inverse, distinct = pd.factorize(key)
+    first = np.empty(len(distinct), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # the first row of each distinct key
+    counts = np.bincount(inverse, minlength=len(distinct)).astype(float)
+    return [col[first] for col in cols], counts, inverse.astype(np.int64)
 
 
 def bgnbd_loglik_terms(params, x, t_x, T):
     """Per-row log-likelihood of BG/NBD and its gradient with respect to (r, alpha, a, b)."""
+    # Special functions of x only are evaluated once per distinct x (there are few).
+    ux, at_x = np.unique(x, return_inverse=True)
+    return _bgnbd_terms(params, x, t_x, T, ux, at_x.ravel())
+
+
+def _bgnbd_terms(params, x, t_x, T, ux, at_x):
     r, alpha, a, b = params
     buying = x > 0
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b)
-    a3 = -(r + x) * np.log(alpha + T)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.where(
-            buying, np.log(a) - np.log(b + x - 1) - (r + x) * np.log(alpha + t_x), -np.inf
-        )
-    tail = np.logaddexp(a3, a4)
-    ll = a1 + a2 + tail
-    w = np.exp(a4 - tail)  # share of the "dropped out after the last purchase" branch
+    a1 = (gammaln(r + ux) - gammaln(r))[at_x] + r * np.log(alpha)
+    a2 = (betaln(a, b + ux) - betaln(a, b))[at_x]
     log_at, log_ax = np.log(alpha + T), np.log(alpha + t_x)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - (1 - w) * log_at - w * log_ax
+    a3 = -(r + x) * log_at
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a4 = np.where(buying, np.log(a) - np.log(b + x - 1) - (r + x) * log_ax, -np.inf)
+    tail = np.logaddexp(a3, a4)
+    w = np.exp(a4 - tail)  # share of the "dropped out after the last purchase" branch
+    d_r = (digamma(r + ux) - digamma(r))[at_x] + np.log(alpha) - (1 - w) * log_at - w * log_ax
     d_alpha = r / alpha - (r + x) * ((1 - w) / (alpha + T) + w / (alpha + t_x))
-    d_a = digamma(a + b) - digamma(a + b + x) + w / a
-    d_b = (
-        digamma(b + x)
-        - digamma(a + b + x)
-        - digamma(b)
-        + digamma(a + b)
-        - np.where(buying, w / np.where(buying, b + x - 1, 1.0), 0.0)
-    )
-    return ll, (d_r, d_alpha, d_a, d_b)
+    psi_abx = digamma(a + b + ux)[at_x]
+    d_a = digamma(a + b) - psi_abx + w / a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drop_b = np.where(buying, w / (b + x - 1), 0.0)
+    d_b = (digamma(b + ux) - digamma(b))[at_x] - psi_abx + digamma(a + b) - drop_b
+    return a1 + a2 + tail, (d_r, d_alpha, d_a, d_b)
 
 
 def fit_bgnbd(frequency, recency, T) -> BGNBDParams:
@@ -155,10 +170,11 @@ def fit_bgnbd(frequency, recency, T) -> BGNBDParams:
     scale = 10.0 / max(float(age.max()), 1e-9)
     t_x, age = t_x * scale, age * scale
     total = weight.sum()
+    ux, at_x = np.unique(x, return_inverse=True)
 
     def objective(log_params):
         params = np.exp(log_params)
-        ll, grads = bgnbd_loglik_terms(params, x, t_x, age)
+        ll, grads = _bgnbd_terms(params, x, t_x, age, ux, at_x.ravel())
         grad = np.array([(g * weight).sum() for g in grads]) * params
         return -(ll * weight).sum() / total, -grad / total
 
@@ -170,14 +186,17 @@ def fit_bgnbd(frequency, recency, T) -> BGNBDParams:
 
 
 def _minimise(objective, x0):
-    res = optimize.minimize(
-        objective,
-        x0,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(-15, 15)] * len(x0),
-        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-10},
-    )
+    # One BLAS thread: the optimiser's tiny vector operations otherwise wake the BLAS thread
+    # pool at every step, which costs more than the likelihood on a busy machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        res = optimize.minimize(
+            objective,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-15, 15)] * len(x0),
+            options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-10},
+        )
     if not np.isfinite(res.fun) or (not res.success and "ABNORMAL" not in str(res.message)):
         raise ValidationError.for_field(
             "transactions", f"The model could not be fitted to this data ({res.message})."
@@ -220,23 +239,40 @@ def expected_purchases(params: BGNBDParams, t: float, frequency, recency, T) -> 
 # --- Gamma-Gamma -------------------------------------------------------------------------------
 
 
-def gamma_gamma_loglik_terms(params, x, m):
-    p, q, g = params
-    px = p * x
-    ll = (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * np.log(g)
-        + (px - 1) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * np.log(x * m + g)
-    )
-    common = digamma(px + q)
-    d_p = x * (common - digamma(px) + np.log(m) + np.log(x) - np.log(x * m + g))
-    d_q = common - digamma(q) + np.log(g) - np.log(x * m + g)
-    d_g = q / g - (px + q) / (x * m + g)
-    return ll, (d_p, d_q, d_g)
+def _gamma_gamma_objective(x: np.ndarray, m: np.ndarray):
+    """Mean negative log-likelihood of Gamma-Gamma and its gradient in log-parameters.
+
+    Only log(x m + gamma) needs a pass over the customers at each step: the other terms are
+    sums fixed by the data or functions of x alone, evaluated once per distinct x."""
+    n = len(x)
+    ux, at_x = np.unique(x, return_inverse=True)
+    per_x = np.bincount(at_x.ravel(), minlength=len(ux)).astype(float)  # customers with each x
+    spend = x * m
+    log_data = np.log(m) + np.log(x)
+    sum_x_log_data, sum_log_m = x @ log_data, np.log(m).sum()
+
+    def objective(log_params):
+        p, q, g = np.exp(log_params)
+        log_total = np.log(spend + g)
+        inv_total = 1.0 / (spend + g)
+        pxq = p * ux + q
+        ll = (
+            per_x @ (gammaln(pxq) - gammaln(p * ux))
+            - n * gammaln(q)
+            + n * q * np.log(g)
+            + p * sum_x_log_data
+            - sum_log_m
+            - p * (x @ log_total)
+            - q * log_total.sum()
+        )
+        psi = digamma(pxq)
+        d_p = (per_x * ux) @ (psi - digamma(p * ux)) + sum_x_log_data - x @ log_total
+        d_q = per_x @ psi - n * digamma(q) + n * np.log(g) - log_total.sum()
+        d_g = n * q / g - p * (x @ inv_total) - q * inv_total.sum()
+        grad = np.array([d_p * p, d_q * q, d_g * g])
+        return -ll / n, -grad / n
+
+    return objective
 
 
 def fit_gamma_gamma(frequency, monetary) -> GammaGammaParams:
@@ -250,22 +286,14 @@ def fit_gamma_gamma(frequency, monetary) -> GammaGammaParams:
             "Fewer than two customers with repeat purchases of positive value: "
             "the spend model cannot be fitted.",
         )
-    (x, m), weight, _ = _distinct_rows(frequency[use], monetary[use])
-    scale = 1.0 / float(np.average(m, weights=weight))  # spend in units of its mean
-    m = m * scale
-    total = weight.sum()
-
-    def objective(log_params):
-        params = np.exp(log_params)
-        ll, grads = gamma_gamma_loglik_terms(params, x, m)
-        grad = np.array([(g * weight).sum() for g in grads]) * params
-        return -(ll * weight).sum() / total, -grad / total
-
+    x, m = frequency[use], monetary[use]
+    scale = 1.0 / float(m.mean())  # spend in units of its mean, so the start is near
+    objective = _gamma_gamma_objective(x, m * scale)
     res = _minimise(objective, np.zeros(3))
     p, q, g = np.exp(res.x)
     g /= scale
-    ll, _ = gamma_gamma_loglik_terms((p, q, g), x, m / scale)
-    return GammaGammaParams(float(p), float(q), float(g), float((ll * weight).sum()))
+    loglik = -_gamma_gamma_objective(x, m)(np.log([p, q, g]))[0] * len(x)
+    return GammaGammaParams(float(p), float(q), float(g), float(loglik))
 
 
 def expected_spend(params: GammaGammaParams, frequency, monetary) -> np.ndarray:

@@ -343,8 +343,8 @@ class PriceCheckForm(forms.Form):
         required=False,
         help_text=_("Optional: segment prices, customer limits and first-order promotions."),
     )
-    channel = forms.ChoiceField(label=_("Channel"), initial=Order.Channel.WEB)
-    currency = forms.CharField(label=_("Currency"), max_length=3, initial="EUR")
+    channel = forms.ChoiceField(label=_("Channel"), initial=Order.Channel.WEB, required=False)
+    currency = forms.CharField(label=_("Currency"), max_length=3, initial="EUR", required=False)
     lines = forms.CharField(
         label=_("Cart"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -362,8 +362,11 @@ class PriceCheckForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["channel"].choices = Order.Channel.choices
 
+    def clean_channel(self) -> str:
+        return self.cleaned_data.get("channel") or Order.Channel.WEB
+
     def clean_currency(self) -> str:
-        return self.cleaned_data["currency"].strip().upper()
+        return (self.cleaned_data.get("currency") or "EUR").strip().upper()
 
     def clean_coupons(self) -> list[str]:
         return _sku_lookup(self.cleaned_data.get("coupons", ""))

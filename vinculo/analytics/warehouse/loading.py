@@ -22,8 +22,9 @@ LOADERS = ("pandas", "parquet", "executemany")
 
 
 def frame(source: Source, rows: Sequence[tuple]) -> pd.DataFrame:
-    """A chunk of ORM rows as a DataFrame DuckDB can scan without guessing: decimals as
-    text (cast back to DECIMAL exactly), timestamps as UTC."""
+    """A chunk of raw driver rows as a DataFrame DuckDB can scan without guessing: decimals
+    as text (cast back to DECIMAL exactly; SQLite hands out floats like 48.4, PostgreSQL
+    Decimals), timestamps as UTC (SQLite: ISO text in UTC; PostgreSQL: aware datetimes)."""
     cols = source.extracted
     df = pd.DataFrame.from_records(list(rows), columns=[c.name for c in cols])
     for c in cols:
@@ -32,7 +33,7 @@ def frame(source: Source, rows: Sequence[tuple]) -> pd.DataFrame:
                 [None if v is None else str(v) for v in df[c.name]], dtype=object
             )
         elif c.type == "TIMESTAMP":
-            df[c.name] = pd.to_datetime(df[c.name], utc=True)
+            df[c.name] = pd.to_datetime(df[c.name], utc=True, format="ISO8601")
         elif c.type in {"VARCHAR", "DATE"}:
             df[c.name] = df[c.name].astype(object)
     return df

@@ -159,10 +159,11 @@ def test_spanish_user_sees_customer_list_in_spanish(spanish_rep, client_for):
 
 def test_spanish_user_sees_the_360_page_in_spanish(spanish_rep, client_for):
     c = customer_services.create_customer(
-        actor=spanish_rep, last_name="Núñez", owner_id=spanish_rep.pk
+        actor=spanish_rep, last_name="Núñez", owner_id=spanish_rep.pk, language="en"
     )
     html = client_for(spanish_rep).get(reverse("customer_detail", args=[c.pk])).content.decode()
     assert "Cifras clave" in html and "Cronología" in html and "Registrar una interacción" in html
+    assert "<dd>Inglés</dd>" in html  # the customer's language, named in Spanish, not "en"
     assert "Key figures" not in html
 
 

@@ -119,6 +119,12 @@ class Customer(VersionedModel):
     def is_organization(self) -> bool:
         return self.kind == self.Kind.ORGANIZATION
 
+    @property
+    def language_label(self) -> str:
+        """The language's name in the reader's language ("Spanish", "Español"); an unknown
+        code (e.g. from an import) is shown as it is."""
+        return str(dict(settings.LANGUAGES).get(self.language, self.language))
+
 
 class ChannelKind(models.TextChoices):
     WORK = "work", _("Work")

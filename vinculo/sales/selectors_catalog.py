@@ -139,8 +139,10 @@ def product_detail(pk) -> Product:
 
 
 def price_lists() -> QuerySet[PriceList]:
-    return PriceList.objects.select_related("customer_tag").annotate(
-        n_items=Count("items"), n_products=Count("items__product", distinct=True)
+    return (
+        PriceList.objects.select_related("customer_tag")
+        .annotate(n_items=Count("items"), n_products=Count("items__product", distinct=True))
+        .order_by("-priority", "name", "pk")
     )
 
 
@@ -212,7 +214,7 @@ def _with_usage(qs: QuerySet[Promotion]) -> QuerySet[Promotion]:
 def promotions(*, state: str = "", now: dt.datetime | None = None) -> QuerySet[Promotion]:
     """Promotions with their usage (redemptions) and generated-code counts, by state."""
     now = now or timezone.now()
-    qs = _with_usage(Promotion.objects.select_related("customer_tag"))
+    qs = _with_usage(Promotion.objects.select_related("customer_tag")).order_by("-priority", "-pk")
     live = Q(active=True) & (Q(valid_to__isnull=True) | Q(valid_to__gt=now))
     if state == "active":
         qs = qs.filter(live & (Q(valid_from__isnull=True) | Q(valid_from__lte=now)))

@@ -31,6 +31,8 @@ from vinculo.customers import search
 from vinculo.customers.models import Address, Customer, CustomerEmail, CustomerPhone, CustomField
 from vinculo.customers.models import Tag as TagModel
 from vinculo.devdata import pools as P
+from vinculo.devdata import sales_step
+from vinculo.devdata.seeding_sales import Buyer
 from vinculo.interactions.models import Interaction, Task
 
 SEED_PREFIX = "seed-"
@@ -251,6 +253,7 @@ class SeedStats:
     tag_links: int = 0
     interactions: int = 0
     tasks: int = 0
+    sales: sales_step.SalesStats = field(default_factory=sales_step.SalesStats)
     seconds: float = 0.0
 
     @property
@@ -263,6 +266,7 @@ class SeedStats:
             + self.tag_links
             + self.interactions
             + self.tasks
+            + self.sales.rows
         )
 
     @property
@@ -279,6 +283,7 @@ class _Batch:
     tag_links: list[tuple] = field(default_factory=list)
     interactions: list[tuple] = field(default_factory=list)
     tasks: list[tuple] = field(default_factory=list)
+    buyers: list[tuple[Buyer, int | None]] = field(default_factory=list)  # for the sales step
 
 
 CUSTOMER_COLS = (
@@ -483,9 +488,15 @@ class _Generator:
                 street2 = f"{rnd.choice(pool.streets)}, {rnd.randrange(1, 200)}"
                 batch.addresses.append((c_ts, c_ts, cid, akind2, street2, postal, city, region,
                                         country, self.flag(False)))  # fmt: skip
+        tag_ids: list[int] = []
         if self.tag_ids and rnd.random() < 0.4:
-            for tag_id in sorted(set(rnd.sample(self.tag_ids, rnd.randint(1, 3)))):
+            tag_ids = sorted(set(rnd.sample(self.tag_ids, rnd.randint(1, 3))))
+            for tag_id in tag_ids:
                 batch.tag_links.append((cid, tag_id))
+        buyer = Buyer(id=cid, created=created, is_org=is_org, stage=stage, owner_id=owner_id,
+                      country="ES" if lang == "es" else "US", tag_ids=frozenset(tag_ids),
+                      last_contact=last_contact)  # fmt: skip
+        batch.buyers.append((buyer, team_id))
         return next_iid
 
     def _local_part(self, first: str, last: str) -> str:
@@ -717,13 +728,16 @@ def seed(
     customers: int,
     seed: int = 1,
     interactions_per_customer: float = 5,
+    lines_per_customer: float = 10,
     batch: int = 10_000,
     anchor: dt.datetime | None = None,
     progress: Callable[[int, SeedStats], None] | None = None,
 ) -> SeedStats:
     """Insert ``customers`` customers (and their channels, addresses, tags, interactions and
-    tasks) generated from ``seed``. Commits every ``batch`` customers; not idempotent by
-    itself: seeding the same seed twice is refused (call ``reset_seeded`` first)."""
+    tasks) generated from ``seed``, with the sales history (catalog, leads, opportunities and
+    about ``lines_per_customer`` order lines per customer; 0 for none, see
+    ``devdata.sales_step``). Commits every ``batch`` customers; not idempotent by itself:
+    seeding the same seed twice is refused (call ``reset_seeded`` first)."""
     from vinculo.core.errors import Conflict
 
     if seeded_count(seed):
@@ -742,6 +756,10 @@ def seed(
     stats = SeedStats()
     next_cid = _max_id(Customer) + 1
     next_iid = _max_id(Interaction) + 1
+    sales = sales_step.SalesStep(seed=seed, customers=customers, tags=tags, staff=staff,
+                                 anchor=anchor, ts=gen.ts, flag=gen.flag,
+                                 lines_per_customer=lines_per_customer,
+                                 stats=stats.sales)  # fmt: skip
     through = _table(Customer.tags.through)
     with _bulk_mode(large=customers >= 50_000):
         done = 0
@@ -752,6 +770,7 @@ def seed(
             for ordinal in range(done, done + size):
                 next_iid = gen.customer(b, next_cid, ordinal, next_iid)
                 next_cid += 1
+            next_iid = sales.generate(b, next_iid)
             with transaction.atomic():
                 writer.insert(_table(Customer), CUSTOMER_COLS, b.customers)
                 writer.insert(_table(CustomerEmail), EMAIL_COLS, b.emails)
@@ -760,6 +779,7 @@ def seed(
                 writer.insert(through, TAG_COLS, b.tag_links)
                 writer.insert(_table(Interaction), INTERACTION_COLS, b.interactions)
                 writer.insert(_table(Task), TASK_COLS, b.tasks)
+                sales.write(writer)
                 if writer.vendor == "sqlite":
                     _index_range(first_cid, next_cid - 1)
             done += size
@@ -774,6 +794,7 @@ def seed(
             stats.seconds = time.perf_counter() - started
             if progress:
                 progress(size, stats)
+        sales.finish()
     _sync_sequences()
     stats.seconds = time.perf_counter() - started
     return stats
@@ -829,6 +850,8 @@ class _bulk_mode:
                 cur.execute("ANALYZE customers_customer")
                 cur.execute("ANALYZE interactions_interaction")
                 cur.execute("ANALYZE interactions_task")
+                for table in sales_step.TABLES:
+                    cur.execute(f"ANALYZE {table}")
         return False
 
 
@@ -844,6 +867,7 @@ def reset_seeded() -> int:
     n = seeded.count()
     if not n:
         return 0
+    sales_step.reset_sales(ids)
     Task.objects.filter(customer_id__in=ids).delete()
     Task.objects.filter(interaction__customer_id__in=ids).update(interaction=None)
     Interaction.objects.filter(customer_id__in=ids)._raw_delete(Interaction.objects.db)
@@ -867,6 +891,7 @@ def reset_seeded() -> int:
             qs.update(**{rel.field.name: None})
     Customer.objects.filter(merged_into__in=ids).update(merged_into=None)
     seeded._raw_delete(Customer.objects.db)
+    sales_step.reset_catalog()
     return n
 
 

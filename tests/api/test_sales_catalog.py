@@ -7,7 +7,7 @@ import pytest
 
 from tests.api.sales_data import make_catalog
 from vinculo.core.models import AuditEntry
-from vinculo.sales.models import PriceList, Product, Promotion
+from vinculo.sales.models import PriceList, Product, Promotion, PromotionCode
 
 
 @pytest.fixture
@@ -228,8 +228,12 @@ def test_promotion_with_a_coupon_code(api_for, manager, rep, products):
     bad = api.post("promotions", {"name": "Too much", "kind": "percent", "value": 150})
     assert bad.json()["errors"] == {"value": ["The percentage must be between 0 and 100."]}
     assert Promotion.objects.count() == 1
-    found = api_for(rep).get("promotions", code="lamp2x1").json()["items"]
-    assert [p["id"] for p in found] == [body["id"]]
+    promotion = Promotion.objects.get(pk=body["id"])
+    for code in ("LAMP-A1", "LAMP-B2"):
+        PromotionCode.objects.create(promotion=promotion, code=code)
+    for code in ("lamp2x1", "lamp-b2"):
+        found = api_for(rep).get("promotions", code=code).json()["items"]
+        assert [(p["id"], p["generated_codes"]) for p in found] == [(body["id"], 2)]
 
 
 def test_catalog_lists_query_count_does_not_grow(

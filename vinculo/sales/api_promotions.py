@@ -16,7 +16,7 @@ from vinculo.core.api import DEFAULT_LIMIT, MAX_LIMIT
 from vinculo.core.errors import NotFound
 from vinculo.sales import pricelists
 from vinculo.sales.api_common import ERRORS, page
-from vinculo.sales.models import PriceList, PriceListItem, Promotion
+from vinculo.sales.models import PriceList, PriceListItem, Promotion, PromotionCode
 
 price_lists_router = Router(tags=["catalog"])
 promotions_router = Router(tags=["catalog"])
@@ -212,7 +212,8 @@ def list_promotions(
         qs = qs.filter(active=active)
     if code.strip():
         text = code.strip()
-        qs = qs.filter(Q(code__iexact=text) | Q(codes__code__iexact=text))
+        generated = PromotionCode.objects.filter(code__iexact=text).values("promotion_id")
+        qs = qs.filter(Q(code__iexact=text) | Q(pk__in=generated))
     return page(qs, "promotions", (("id", "int"),), False, cursor, limit)
 
 

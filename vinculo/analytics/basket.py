@@ -15,6 +15,7 @@ although floating point gives 0.7999...
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import time
 from collections import Counter
@@ -22,10 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from scipy import sparse
 
 from vinculo.core.errors import ValidationError
 
 EPS = 1e-9
+CHUNK_ROWS = 4096  # bit rows joined at a time when building the pairs' rows
 ITEM_SEPARATOR = " | "  # between the items of an antecedent in the rules file
 
 
@@ -88,17 +92,17 @@ class BasketResult:
 
 
 def _encode(baskets: list[list[str]], min_count: int):
-    """Labels of all items, and of the frequent ones (ascending by count): their indexes into
-    the labels, packed bit rows (one bit per basket) and counts."""
-    index: dict[str, int] = {}
-    rows = [index.setdefault(item, len(index)) for basket in baskets for item in basket]
-    sizes = [len(basket) for basket in baskets]
-    rows_a = np.asarray(rows, dtype=np.int64)
+    """Labels of all items; the frequent ones (ascending by count) as indexes into the labels,
+    with their counts, packed bit rows (one bit per basket) and a sparse basket x item
+    matrix."""
+    sizes = np.fromiter((len(b) for b in baskets), dtype=np.int64, count=len(baskets))
+    codes, labels = pd.factorize(pd.Series(list(itertools.chain.from_iterable(baskets))))
+    rows_a = codes.astype(np.int64)
     cols_a = np.repeat(np.arange(len(baskets), dtype=np.int64), sizes)
-    counts = np.bincount(rows_a, minlength=len(index))
+    counts = np.bincount(rows_a, minlength=len(labels))
     frequent = np.flatnonzero(counts >= min_count)
     frequent = frequent[np.argsort(counts[frequent], kind="stable")]
-    rank = np.full(len(index), -1, dtype=np.int64)
+    rank = np.full(len(labels), -1, dtype=np.int64)
     rank[frequent] = np.arange(len(frequent))
     keep = rank[rows_a] >= 0
     rows_a, cols_a = rank[rows_a[keep]], cols_a[keep]
@@ -106,7 +110,30 @@ def _encode(baskets: list[list[str]], min_count: int):
     bits = np.zeros((len(frequent), words * 8), dtype=np.uint8)
     # Baskets never repeat an item, so adding bit values is the same as OR-ing them.
     np.add.at(bits, (rows_a, cols_a >> 3), (1 << (cols_a & 7)).astype(np.uint8))
-    return list(index), frequent, bits.view(np.uint64), counts[frequent]
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows_a), dtype=np.int32), (cols_a, rows_a)),
+        shape=(len(baskets), len(frequent)),
+    )
+    return list(labels), frequent, counts[frequent], bits.view(np.uint64), matrix
+
+
+def _frequent_pairs(matrix, bits, min_count: int, last: bool):
+    """The frequent 2-itemsets from the item co-occurrence counts (one sparse product, whose
+    cost grows with the squared basket sizes rather than with pairs x baskets), with their bit
+    rows unless they are the last level."""
+    co = (matrix.T @ matrix).tocoo()
+    keep = (co.row < co.col) & (co.data >= min_count)
+    first, second, counts = co.row[keep], co.col[keep], co.data[keep].astype(np.int64)
+    order = np.lexsort((second, first))
+    first, second, counts = first[order], second[order], counts[order]
+    items = np.column_stack([first, second]).astype(np.int64)
+    if last:
+        return items, counts, bits[:0]
+    joined = [
+        bits[first[i : i + CHUNK_ROWS]] & bits[second[i : i + CHUNK_ROWS]]
+        for i in range(0, len(first), CHUNK_ROWS)
+    ]
+    return items, counts, np.concatenate(joined) if joined else bits[:0]
 
 
 def _join_pairs(items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,12 +168,15 @@ def frequent_itemsets(
     if max_length < 1:
         raise ValidationError.for_field("max_length", "The maximum length must be at least 1.")
     min_count = max(1, math.ceil(min_support * len(baskets) * (1 - EPS)))
-    labels, frequent, bits, counts = _encode(baskets, min_count)
+    labels, frequent, counts, bits, matrix = _encode(baskets, min_count)
     if len(frequent) == 0:
         return [], [], len(labels)
-    items = np.arange(len(frequent), dtype=np.int64)[:, None]
-    levels = [Level(items, counts)]
-    while len(levels) < max_length:
+    levels = [Level(np.arange(len(frequent), dtype=np.int64)[:, None], counts)]
+    if max_length >= 2:
+        items, counts, bits = _frequent_pairs(matrix, bits, min_count, max_length == 2)
+        if len(counts):
+            levels.append(Level(items, counts))
+    while 2 <= len(levels) < max_length:
         left, right = _join_pairs(items)
         last = len(levels) + 1 == max_length
         items, counts, bits = _count_candidates(items, bits, left, right, min_count, last)
@@ -158,8 +188,8 @@ def frequent_itemsets(
 
 def _count_candidates(items, bits, left, right, min_count, last):
     """The frequent candidates among the joins (left, right), with their bit rows (not kept
-    for the last level). Works in chunks of about 64 MB."""
-    chunk = max(1, (8 << 20) // max(bits.shape[1], 1))
+    for the last level). Works in chunks of about 8 MB."""
+    chunk = max(1, (1 << 20) // max(bits.shape[1], 1))  # 8 MB of words at a time
     kept_left, kept_right, kept_counts, kept_bits = [], [], [], []
     for start in range(0, len(left), chunk):
         lo, ro = left[start : start + chunk], right[start : start + chunk]

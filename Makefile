@@ -9,7 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/vinculo
 DEMO_CUSTOMERS ?= 3000
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install assets migrate demo demo-data run worker test test-sqlite test-pg e2e lint format messages bench clean
+.PHONY: help install assets migrate demo demo-data run worker test test-sqlite test-pg e2e lint format messages bench bench-analytics clean
 
 help:
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -85,6 +85,11 @@ messages: install ## update the Spanish catalog, compile it, fail if a string la
 
 bench: install ## seed once, then measure page latency, ETL and model figures
 	$(PY) bench/run.py
+	$(MAKE) --no-print-directory bench-analytics
+
+bench-analytics: install ## CLV (1M customers) vs lifetimes, basket rules vs mlxtend
+	$(PY) bench/bench_clv.py
+	$(PY) bench/bench_basket.py
 
 clean:
 	rm -rf .venv var frontend/node_modules vinculo/static/vendor

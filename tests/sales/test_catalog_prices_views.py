@@ -298,6 +298,8 @@ def test_promotion_list_by_state_with_usage(client_for, rep, admin, products):
     assert names("expired") == ["Gone"]
     resp = client.get(f"{BASE}promotions/")
     assert {p.name: p.uses for p, _st in resp.context["rows"]} == {"Live": 2, "Later": 0, "Gone": 0}
+    html = resp.content.decode()
+    assert "Always" in html and "From " in html  # validity in words, not "… – …"
 
 
 def test_promotion_list_query_count_does_not_grow(

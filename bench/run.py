@@ -7,6 +7,7 @@
 Environment:
   BENCH_CUSTOMERS                   customers to seed (default 1,000,000)
   BENCH_INTERACTIONS_PER_CUSTOMER   mean interactions per customer (default 5)
+  BENCH_LINES_PER_CUSTOMER          mean order lines per customer (default 10; 0: no sales data)
   BENCH_DATABASES                   "sqlite,postgresql" (default both)
   BENCH_PG_URL                      default postgres://postgres@127.0.0.1:5432/vinculo_bench
   BENCH_CLIENTS                     concurrent clients (processes; default 4)
@@ -71,9 +72,9 @@ def main() -> int:
 # --- child: one database -----------------------------------------------------------------------
 
 
-def database_url(db: str, customers: int, ipc: int) -> str:
+def database_url(db: str, customers: int, ipc: int, lpc: int) -> str:
     if db == "sqlite":
-        return f"sqlite:///{OUT / f'bench-{customers}-{ipc}.sqlite3'}"
+        return f"sqlite:///{OUT / f'bench-{customers}-{ipc}-{lpc}.sqlite3'}"
     if db in {"postgresql", "postgres", "pg"}:
         return os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/vinculo_bench")
     raise SystemExit(f"unknown database {db!r} (use sqlite or postgresql)")
@@ -99,10 +100,12 @@ def child(db: str) -> int:
     console = Console()
     customers = env_int("BENCH_CUSTOMERS", 1_000_000)
     ipc = env_int("BENCH_INTERACTIONS_PER_CUSTOMER", 5)
-    url = database_url(db, customers, ipc)
+    lpc = env_int("BENCH_LINES_PER_CUSTOMER", 10)
+    url = database_url(db, customers, ipc, lpc)
     marker = OUT / f"{'sqlite' if db == 'sqlite' else 'postgresql'}.json"
     info = json.loads(marker.read_text()) if marker.exists() else {}
     same = info.get("customers") == customers and info.get("ipc") == ipc
+    same = same and info.get("lpc", 0) == lpc
     if db != "sqlite":
         try:
             ensure_pg_database(url, recreate=not same)
@@ -133,19 +136,27 @@ def child(db: str) -> int:
 
         seeding.reset_seeded()
         stats = seed_with_progress(
-            customers=customers, seed=SEED, interactions_per_customer=ipc, batch=10_000
+            customers=customers,
+            seed=SEED,
+            interactions_per_customer=ipc,
+            lines_per_customer=lpc,
+            batch=10_000,
         )
         info = {
             "customers": customers,
             "ipc": ipc,
+            "lpc": lpc,
             "rows": stats.rows,
             "interactions": stats.interactions,
+            "orders": stats.sales.orders,
+            "order_lines": stats.sales.order_lines,
             "seconds": stats.seconds,
             "rows_per_second": stats.rows_per_second,
         }
         marker.write_text(json.dumps(info, indent=2))
         console.print(
-            f"Seeded {stats.rows:,} rows ({stats.interactions:,} interactions) in "
+            f"Seeded {stats.rows:,} rows ({stats.interactions:,} interactions, "
+            f"{stats.sales.orders:,} orders with {stats.sales.order_lines:,} lines) in "
             f"{stats.seconds:.0f} s: {stats.rows_per_second:,.0f} rows/s."
         )
     from django.db import connections

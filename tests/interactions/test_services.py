@@ -30,6 +30,15 @@ def test_log_call_with_follow_up_moves_last_contact(rep):
     assert list(selectors.my_day(user=rep, today=tomorrow)["today"]) == [task]
 
 
+def test_internal_note_is_not_a_contact(rep):
+    c = CustomerFactory(owner=rep, team=rep.team)
+    call = services.log_interaction(actor=rep, customer_id=c.pk, kind="call", subject="Hello")
+    services.log_interaction(actor=rep, customer_id=c.pk, kind="note", body="Prefers mornings")
+    c.refresh_from_db()
+    assert c.last_contact_at == call.occurred_at  # the later note did not move it
+    assert [i.kind for i in selectors.customer_timeline(customer_id=c.pk)] == ["note", "call"]
+
+
 def test_invalid_interaction_writes_nothing(rep):
     c = CustomerFactory(owner=rep)
     with pytest.raises(ValidationError) as exc:

@@ -93,7 +93,10 @@ def log_interaction(
         related_type=ContentType.objects.get_for_model(related) if related is not None else None,
         related_id=related.pk if related is not None else None,
     )
-    customer_services.note_contact(customer_id=customer.pk, at=occurred_at)
+    # An internal note (written by a person or by the system, e.g. "quote created") is not a
+    # contact with the customer: "last contact" only moves for real exchanges.
+    if kind != Interaction.Kind.NOTE:
+        customer_services.note_contact(customer_id=customer.pk, at=occurred_at)
     if follow_up_title.strip():
         create_task(
             actor=actor,

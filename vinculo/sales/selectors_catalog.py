@@ -5,6 +5,7 @@ each selector chooses its joins so a page costs the same number of queries at an
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -25,6 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -251,3 +253,25 @@ def all_codes(promo: Promotion):
         .values_list("code", flat=True)
         .iterator()
     )
+
+
+def variant_preview(product: Product, attributes, deltas) -> list[dict]:
+    """What ``catalog.generate_variants`` would make: SKU, name and price per combination,
+    and whether it exists already. Same naming rule as the service; writes nothing."""
+    existing = {tuple(sorted(v.variant_values.items())) for v in product.variants.all()}
+    names = list(attributes)
+    rows = []
+    for combo in itertools.product(*(attributes[a] for a in names)):
+        values = dict(zip(names, combo, strict=True))
+        price = product.price + sum(
+            (Decimal(deltas.get(a, {}).get(v, 0)) for a, v in values.items()), Decimal(0)
+        )
+        rows.append(
+            {
+                "sku": f"{product.sku}-" + "-".join(slugify(v).upper() or "X" for v in combo),
+                "name": f"{product.name} ({', '.join(combo)})",
+                "price": price,
+                "exists": tuple(sorted(values.items())) in existing,
+            }
+        )
+    return rows

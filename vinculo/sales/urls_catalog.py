@@ -3,6 +3,7 @@
 from django.urls import path
 
 from vinculo.sales import views_catalog as views
+from vinculo.sales import views_catalog_config as config
 from vinculo.sales import views_catalog_prices as prices
 
 urlpatterns = [
@@ -11,9 +12,9 @@ urlpatterns = [
     path("products/<int:pk>/", views.product_view, name="catalog_product"),
     path("products/<int:pk>/edit/", views.product_edit, name="catalog_product_edit"),
     path("products/<int:pk>/active/", views.product_active, name="catalog_product_active"),
-    path("products/<int:pk>/variants/", views.product_variants, name="catalog_product_variants"),
-    path("products/<int:pk>/options/new/", views.product_option_add, name="catalog_option_add"),
-    path("products/<int:pk>/bundle/", views.product_bundle, name="catalog_product_bundle"),
+    path("products/<int:pk>/variants/", config.product_variants, name="catalog_product_variants"),
+    path("products/<int:pk>/options/new/", config.product_option_add, name="catalog_option_add"),
+    path("products/<int:pk>/bundle/", config.product_bundle, name="catalog_product_bundle"),
     path("categories/", views.category_list, name="catalog_categories"),
     path("categories/<int:pk>/edit/", views.category_edit, name="catalog_category_edit"),
     path("price-lists/", prices.price_list_list, name="catalog_price_lists"),

@@ -1,18 +1,17 @@
 """Catalog pages, mounted at /sales/catalog/: the product list and detail, product forms,
-variants, options, bundles, deactivation, and the category tree. Thin: parse, check the
-capability (everyone on the staff reads; ``catalog.manage`` writes), call one service or
-selector, render. Price lists, promotions and the price check are in views_catalog_prices."""
+deactivation, and the category tree (variants, options, bundles: views_catalog_config).
+Thin: parse, check the capability (everyone on the staff reads; ``catalog.manage``
+writes), call one service or selector, render. Price lists, promotions and the price check
+are in views_catalog_prices."""
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -20,13 +19,7 @@ from vinculo.accounts.permissions import can, require
 from vinculo.core.errors import Conflict, ValidationError
 from vinculo.core.http import add_field_errors, domain_errors_to_http
 from vinculo.sales import catalog
-from vinculo.sales.forms_catalog import (
-    BundleForm,
-    CategoryForm,
-    OptionForm,
-    ProductForm,
-    VariantsForm,
-)
+from vinculo.sales.forms_catalog import CategoryForm, ProductForm
 from vinculo.sales.models import Product
 from vinculo.sales.selectors_catalog import (
     category_or_404,
@@ -270,154 +263,6 @@ def product_active(request, pk):
         return redirect("catalog_product", pk=product.pk)
     return render(
         request, "sales/catalog/product_active.html", _ctx(request, "products", product=product)
-    )
-
-
-# --- variants, options, bundle ----------------------------------------------------------------
-
-
-def _variant_preview(product: Product, attributes, deltas) -> list[dict]:
-    existing = {tuple(sorted(v.variant_values.items())) for v in product.variants.all()}
-    names = list(attributes)
-    rows = []
-    for combo in itertools.product(*(attributes[a] for a in names)):
-        values = dict(zip(names, combo, strict=True))
-        price = product.price + sum(
-            (Decimal(deltas.get(a, {}).get(v, 0)) for a, v in values.items()), Decimal(0)
-        )
-        rows.append(
-            {
-                "sku": f"{product.sku}-" + "-".join(slugify(v).upper() or "X" for v in combo),
-                "name": f"{product.name} ({', '.join(combo)})",
-                "price": price,
-                "exists": tuple(sorted(values.items())) in existing,
-            }
-        )
-    return rows
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-@domain_errors_to_http
-def product_variants(request, pk):
-    """Attributes in, a preview of every combination out; a second post (confirm) creates
-    the missing variants."""
-    require(request.user, MANAGE)
-    product = product_detail(pk)
-    lines = [f"{a.name}: {', '.join(a.values)}" for a in product.attributes.all()]
-    initial = {"attributes": "\n".join(lines)}
-    form = VariantsForm(request.POST or None, initial=initial)
-    preview, status = None, 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            d = form.cleaned_data
-            preview = _variant_preview(product, d["parsed"], d["deltas"])
-            status = 200
-            if d.get("confirm"):
-                try:
-                    created = catalog.generate_variants(
-                        actor=request.user,
-                        template_id=product.pk,
-                        attributes=d["parsed"],
-                        price_deltas=d["deltas"],
-                    )
-                except ValidationError as exc:
-                    form.add_error("attributes", exc.message)
-                    status = 422
-                else:
-                    messages.success(
-                        request,
-                        _("%(n)s variants created.") % {"n": len(created)}
-                        if created
-                        else _("Every combination already exists; nothing was created."),
-                    )
-                    return redirect("catalog_product", pk=product.pk)
-    return render(
-        request,
-        "sales/catalog/product_variants.html",
-        _ctx(
-            request,
-            "products",
-            product=product,
-            form=form,
-            preview=preview,
-            new_count=sum(1 for r in preview or [] if not r["exists"]),
-        ),
-        status=status,
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-@domain_errors_to_http
-def product_option_add(request, pk):
-    require(request.user, MANAGE)
-    product = product_detail(pk)
-    form = OptionForm(request.POST or None, product=product)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            d = form.cleaned_data
-            try:
-                option = catalog.add_option(
-                    actor=request.user,
-                    product_id=product.pk,
-                    code=d["code"],
-                    name=d["name"],
-                    group=d.get("group") or "",
-                    price_delta=d.get("price_delta") or "0",
-                    requires=d.get("requires") or [],
-                    excludes=d.get("excludes") or [],
-                    exclusive_group=d.get("exclusive_group", False),
-                    required_group=d.get("required_group", False),
-                )
-            except ValidationError as exc:
-                add_field_errors(form, exc)
-            else:
-                messages.success(request, _("Option %(code)s added.") % {"code": option.code})
-                return redirect("catalog_product", pk=product.pk)
-    return render(
-        request,
-        "sales/catalog/product_option_form.html",
-        _ctx(request, "products", product=product, form=form),
-        status=status,
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-@domain_errors_to_http
-def product_bundle(request, pk):
-    require(request.user, MANAGE)
-    product = product_detail(pk)
-    initial = {
-        "items": "\n".join(f"{b.component.sku} {b.quantity}" for b in product.bundle_items.all())
-    }
-    form = BundleForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        status = 422
-        if form.is_valid():
-            try:
-                catalog.set_bundle_items(
-                    actor=request.user, bundle_id=product.pk, items=form.cleaned_data["items"]
-                )
-            except ValidationError as exc:
-                for msgs in exc.field_errors.values():
-                    for msg in msgs:
-                        form.add_error("items", msg)
-                if not exc.field_errors:
-                    form.add_error("items", exc.message)
-            else:
-                messages.success(request, _("Bundle components saved."))
-                return redirect("catalog_product", pk=product.pk)
-    return render(
-        request,
-        "sales/catalog/product_bundle.html",
-        _ctx(request, "products", product=product, form=form),
-        status=status,
     )
 
 

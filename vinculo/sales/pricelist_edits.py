@@ -117,6 +117,7 @@ def save_price_item(
             ]
     if errors:
         raise ValidationError(_("Please correct the errors below."), field_errors=errors)
+    assert product is not None  # no errors: the product was found
     before = (
         {"product": item.product_id, "min_quantity": item.min_quantity, "price": str(item.price)}
         if item

@@ -179,3 +179,20 @@ def test_convert_keeps_history_and_opens_an_opportunity(rep):
     assert Interaction.objects.filter(customer=customer, kind="form").exists()
     with pytest.raises(ValidationError):
         leads.convert_lead(actor=rep, lead_id=lead.pk)
+
+
+def test_lead_no_rule_matches_goes_to_who_captured_it_web_leads_to_the_managers_pool(
+    rep, rep_b, manager
+):
+    from vinculo.sales.selectors_leads import visible_leads
+
+    by_hand = leads.capture_lead(actor=rep, first_name="Eva", email="eva@example.es").lead
+    assert (by_hand.owner_id, by_hand.team_id) == (rep.pk, rep.team_id)
+    assert by_hand.customer.owner_id == rep.pk
+    assert by_hand in visible_leads(rep)
+
+    web = leads.capture_lead(actor=None, source="web_form", first_name="Pau", email="p@x.es").lead
+    assert web.owner_id is None
+    assert web in visible_leads(manager)  # the unassigned pool, to triage
+    assert web not in visible_leads(rep) and web not in visible_leads(rep_b)
+    assert by_hand not in visible_leads(rep_b)

@@ -172,7 +172,7 @@ def capture_lead(
         form_data=form_data or {},
         **{k: (v or "").strip()[:150] for k, v in utm.items()},
     )
-    assign_lead(lead=lead)
+    assign_lead(lead=lead, fallback=actor)
     interaction_services.log_interaction(
         actor=actor,
         customer_id=customer.pk,
@@ -198,10 +198,13 @@ def capture_lead(
 # --- assignment -------------------------------------------------------------------------------
 
 
-def assign_lead(*, lead: Lead) -> None:
+def assign_lead(*, lead: Lead, fallback=None) -> None:
     """Apply the first matching assignment rule: territory (customer's region or country),
     source (lead source or campaign), or round-robin. Within the rule's team, active reps and
-    managers take turns. A customer that already has an owner keeps them."""
+    managers take turns. A customer that already has an owner keeps them. When no rule
+    matches, the lead goes to ``fallback`` (the user who captured it by hand or through the
+    API), so nobody captures a lead they then cannot see; a web form lead stays unassigned
+    for the managers to triage."""
     customer = lead.customer
     if customer.owner_id:
         lead.owner_id, lead.team_id = customer.owner_id, customer.team_id
@@ -223,6 +226,16 @@ def assign_lead(*, lead: Lead) -> None:
             team_id=rule.team_id,
         )
         return
+    if getattr(fallback, "is_authenticated", False) and fallback.is_active:
+        lead.owner, lead.team_id = fallback, fallback.team_id
+        lead.save(update_fields=["owner", "team", "updated_at"])
+        lead.customer = customer_services.update_customer(
+            actor=None,
+            customer_id=customer.pk,
+            expected_version=None,
+            owner_id=fallback.pk,
+            team_id=fallback.team_id,
+        )
 
 
 def _rule_matches(rule: AssignmentRule, lead: Lead) -> bool:

@@ -34,7 +34,9 @@ def visible_leads(user) -> QuerySet[Lead]:
         q |= Q(team_id=user.team_id)
     managed = list(user.managed_teams.values_list("pk", flat=True))
     if managed:
+        # Managers also triage the unassigned pool (web form leads no rule matched).
         q |= Q(team_id__in=managed) | Q(owner__team_id__in=managed)
+        q |= Q(owner__isnull=True, team__isnull=True)
     return qs.filter(q)
 
 

@@ -29,9 +29,12 @@ def frame(source: Source, rows: Sequence[tuple]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(list(rows), columns=[c.name for c in cols])
     for c in cols:
         if c.type.startswith("DECIMAL"):
-            df[c.name] = pd.Series(
-                [None if v is None else str(v) for v in df[c.name]], dtype=object
-            )
+            # SQLite gives floats (already a numeric column: DuckDB rounds them to the
+            # DECIMAL exactly); PostgreSQL gives Decimals, passed as text to stay exact.
+            if df[c.name].dtype == object:
+                df[c.name] = pd.Series(
+                    [None if v is None else str(v) for v in df[c.name]], dtype=object
+                )
         elif c.type == "TIMESTAMP":
             df[c.name] = pd.to_datetime(df[c.name], utc=True, format="ISO8601")
         elif c.type in {"VARCHAR", "DATE"}:

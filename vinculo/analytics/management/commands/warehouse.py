@@ -28,6 +28,9 @@ class Command(BaseCommand):
             "--as-of", default=None, help="day recency/tenure count to (YYYY-MM-DD; default today)"
         )
         refresh.add_argument("--quiet", action="store_true", help="no progress bar")
+        refresh.add_argument(
+            "--background", action="store_true", help="queue the refresh task for the worker"
+        )
         sub.add_parser("status", help="watermark and row count of each source")
 
     def handle(self, *args, **opts):
@@ -47,6 +50,12 @@ class Command(BaseCommand):
                 as_of = dt.date.fromisoformat(opts["as_of"])
             except ValueError:
                 raise CommandError("--as-of must be a date like 2026-01-31.") from None
+        if opts["background"]:
+            from vinculo.analytics.tasks import refresh_warehouse_task
+
+            refresh_warehouse_task.enqueue(full=opts["full"])
+            self.stdout.write("Warehouse refresh queued for the worker.")
+            return
         kwargs = {
             "full": opts["full"],
             "as_of": as_of,

@@ -1,0 +1,239 @@
+"""Warehouse ETL benchmark: a full and an incremental refresh after `vinculo seed`, on SQLite
+and PostgreSQL, printing rows/s per source and the loader comparison.
+
+    .venv/bin/python bench/bench_warehouse.py           # 20,000 customers, both databases
+    BENCH_WAREHOUSE_CUSTOMERS=100000 BENCH_DATABASES=sqlite \
+        .venv/bin/python bench/bench_warehouse.py
+
+Environment:
+  BENCH_WAREHOUSE_CUSTOMERS   customers to seed (default 20,000; ~10 order lines each)
+  BENCH_DATABASES             "sqlite,postgresql" (default both)
+  BENCH_WAREHOUSE_PG_URL      default postgres://postgres@127.0.0.1:5432/vinculo_bench_warehouse
+  BENCH_WAREHOUSE_CHANGE      share of orders/customers changed before the incremental run (0.01)
+
+The seeded database lives in bench/out/ and is reused while its size matches. If the seeder
+does not create orders yet, the bench adds them with bulk_create (2 lines per order).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+SEED = 7
+
+
+def env_int(name: str, default: int) -> int:
+    return int(float(os.environ.get(name, default)))
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    dbs = [d.strip() for d in os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")]
+    failed = False
+    for db in filter(None, dbs):
+        env = dict(os.environ)
+        env["DJANGO_SETTINGS_MODULE"] = "vinculo.settings"
+        env["VINCULO_VAR_DIR"] = str(OUT / "var-warehouse")
+        env["VINCULO_WAREHOUSE_PATH"] = str(OUT / f"warehouse-{db}.duckdb")
+        env.setdefault("VINCULO_TASKS_BACKEND", "immediate")
+        env["DATABASE_URL"] = database_url(db, env_int("BENCH_WAREHOUSE_CUSTOMERS", 20_000))
+        code = subprocess.call([sys.executable, __file__, "--child", db], env=env, cwd=ROOT)
+        failed |= code != 0
+    return 1 if failed else 0
+
+
+def database_url(db: str, customers: int) -> str:
+    if db == "sqlite":
+        return f"sqlite:///{OUT / f'warehouse-{customers}.sqlite3'}"
+    if db in {"postgresql", "postgres", "pg"}:
+        return os.environ.get(
+            "BENCH_WAREHOUSE_PG_URL", "postgres://postgres@127.0.0.1:5432/vinculo_bench_warehouse"
+        )
+    raise SystemExit(f"unknown database {db!r} (use sqlite or postgresql)")
+
+
+def ensure_pg_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as con:
+        if not con.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            con.execute(f'CREATE DATABASE "{name}"')
+
+
+# --- child: one database -----------------------------------------------------------------------
+
+
+def child(db: str) -> int:
+    from rich.console import Console
+
+    console = Console()
+    customers = env_int("BENCH_WAREHOUSE_CUSTOMERS", 20_000)
+    if db != "sqlite":
+        try:
+            ensure_pg_database(os.environ["DATABASE_URL"])
+        except Exception as exc:  # report and skip, like bench/run.py
+            console.print(f"[red]{db}: cannot reach PostgreSQL ({exc}); skipped.[/red]")
+            return 0
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    seed_once(console, customers)
+    from vinculo.analytics import warehouse
+
+    Path(os.environ["VINCULO_WAREHOUSE_PATH"]).unlink(missing_ok=True)
+    results = []
+    for loader in ("parquet", "pandas"):  # the last one stays for the incremental runs
+        r = warehouse.refresh(full=True, loader=loader)
+        results.append((f"full ({loader} loader)", r))
+    results.append(("incremental, nothing changed", warehouse.refresh()))
+    changed = change_some(float(os.environ.get("BENCH_WAREHOUSE_CHANGE", "0.01")))
+    results.append((f"incremental, {changed}", warehouse.refresh()))
+    report(console, db, results)
+    return 0
+
+
+def seed_once(console, customers: int) -> None:
+    from vinculo.devdata import seeding
+    from vinculo.sales.models import Order
+
+    if seeding.seeded_count(SEED) != customers:
+        seeding.reset_seeded()
+        kwargs = {"customers": customers, "seed": SEED, "batch": 10_000}
+        if "lines_per_customer" in inspect.signature(seeding.seed).parameters:
+            kwargs["lines_per_customer"] = 10
+        started = time.perf_counter()
+        seeding.seed(**kwargs)
+        console.print(f"Seeded {customers:,} customers in {time.perf_counter() - started:.0f} s.")
+    if not Order.objects.exists():
+        bulk_orders(customers * 2)
+
+
+def bulk_orders(n: int) -> None:
+    """Orders and lines straight to the table (the seeder predates the sales history)."""
+    import random
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from vinculo.customers.models import Customer
+    from vinculo.sales.models import Order, OrderLine, Product
+
+    rnd = random.Random(SEED)
+    products = list(Product.objects.filter(kind="simple")[:200])
+    if not products:
+        products = Product.objects.bulk_create(
+            Product(
+                sku=f"BW-{i}",
+                name=f"Bench product {i}",
+                price=Decimal(10 + i),
+                cost=Decimal(5 + i // 2),
+            )
+            for i in range(50)
+        )
+    ids = list(Customer.objects.values_list("pk", flat=True))
+    now = timezone.now()
+    statuses = ["confirmed", "paid", "shipped", "delivered", "cancelled", "draft"]
+    for start in range(0, n, 5000):
+        orders = Order.objects.bulk_create(
+            Order(
+                number=f"BW-{i}",
+                customer_id=rnd.choice(ids),
+                channel="web",
+                status=rnd.choice(statuses),
+                ordered_at=now,
+            )
+            for i in range(start, min(n, start + 5000))
+        )
+        lines = []
+        for o in orders:
+            for p in rnd.sample(products, 2):
+                q = rnd.randint(1, 3)
+                tax = (p.price * q * Decimal("0.21")).quantize(Decimal("0.01"))
+                lines.append(
+                    OrderLine(
+                        order=o,
+                        product=p,
+                        sku=p.sku,
+                        name=p.name,
+                        quantity=q,
+                        unit_price=p.price,
+                        unit_cost=p.cost,
+                        tax_rate=21,
+                        tax=tax,
+                        total=p.price * q + tax,
+                    )
+                )
+        OrderLine.objects.bulk_create(lines)
+
+
+def change_some(share: float) -> str:
+    """Touch a share of orders and customers and delete a few interactions, the way a day of
+    work would, so the incremental run has something to do."""
+    from django.utils import timezone
+
+    from vinculo.customers.models import Customer
+    from vinculo.interactions.models import Interaction
+    from vinculo.sales.models import Order
+
+    now = timezone.now()
+    n_orders = max(1, int(Order.objects.count() * share))
+    ids = list(Order.objects.order_by("?").values_list("pk", flat=True)[:n_orders])
+    Order.objects.filter(pk__in=ids).update(updated_at=now)
+    n_customers = max(1, int(Customer.objects.count() * share))
+    cids = list(Customer.objects.order_by("?").values_list("pk", flat=True)[:n_customers])
+    Customer.objects.filter(pk__in=cids).update(updated_at=now)
+    gone = list(Interaction.objects.order_by("?").values_list("pk", flat=True)[:100])
+    Interaction.objects.filter(pk__in=gone).delete()
+    return f"{n_orders:,} orders + {n_customers:,} customers changed, {len(gone)} deleted"
+
+
+def report(console, db: str, results) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Warehouse ETL on {db}")
+    for col in ("run", "rows read", "deleted", "seconds", "rows/s", "slowest source"):
+        table.add_column(col, justify="left" if col in {"run", "slowest source"} else "right")
+    for label, r in results:
+        slow = max(r.sources, key=lambda s: s.seconds)
+        table.add_row(
+            label,
+            f"{r.extracted:,}",
+            f"{r.deleted:,}",
+            f"{r.seconds:.2f}",
+            f"{r.extracted / r.seconds:,.0f}" if r.seconds else "–",
+            f"{slow.source} {slow.seconds:.2f} s",
+        )
+    console.print(table)
+    full = next(r for label, r in results if label.startswith("full (pandas"))
+    inc = results[-1][1]
+    console.print(
+        "Per source (full, pandas): "
+        + ", ".join(
+            f"{s.source} {s.extracted / s.seconds:,.0f} rows/s"
+            for s in full.sources
+            if s.extracted > 1000 and s.seconds
+        )
+    )
+    console.print(
+        f"Incremental after a day's changes takes {inc.seconds / full.seconds:.0%} of a full "
+        f"refresh; marts: " + ", ".join(f"{k} {v:,}" for k, v in full.mart_rows.items())
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        sys.exit(child(sys.argv[2]))
+    sys.exit(main())

@@ -85,6 +85,7 @@ messages: install ## update the Spanish catalog, compile it, fail if a string la
 
 bench: install ## seed once, then measure page latency, ETL and model figures
 	$(PY) bench/run.py
+	$(PY) bench/bench_warehouse.py
 	$(MAKE) --no-print-directory bench-analytics
 
 bench-analytics: install ## CLV (1M customers) vs lifetimes, basket rules vs mlxtend

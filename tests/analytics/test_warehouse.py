@@ -234,3 +234,43 @@ def test_failed_refresh_leaves_the_previous_warehouse(dataset, monkeypatch):
         warehouse.query("SELECT count(*) AS n FROM fact_order WHERE status = 'delivered'")[0]["n"]
         == 2
     )
+
+
+def test_won_opportunity_closes_its_stage_stay_and_leaves_the_open_pipeline(rep, dataset):
+    ana = dataset["ana"]
+    warehouse.refresh(as_of=AS_OF)
+    opp = ana.opportunities.get()
+    (stay,) = warehouse.query("SELECT * FROM fact_stage_history WHERE opportunity_id = ?", [opp.pk])
+    assert stay["left_at"] is None
+    pipelines.win_opportunity(actor=rep, opportunity_id=opp.pk)
+    warehouse.refresh(as_of=AS_OF)
+    stays = warehouse.query(
+        "SELECT stage_name, left_at, is_won FROM fact_stage_history "
+        "WHERE opportunity_id = ? ORDER BY entered_at, stage_history_id",
+        [opp.pk],
+    )
+    assert len(stays) == 2 and stays[0]["left_at"] is not None and stays[1]["is_won"]
+    a = c360(ana.pk)
+    assert (a["open_opportunities"], a["won_opportunities"]) == (0, 1)
+    assert a["open_pipeline_amount"] == D("0.00")
+
+
+def test_deleted_customer_leaves_the_warehouse(admin, db):
+    from vinculo.customers.services import delete_customer
+
+    gone, kept = CustomerFactory(name="Gone"), CustomerFactory(name="Kept")
+    interactions.log_interaction(actor=admin, customer_id=gone.pk, kind="call", subject="hi")
+    warehouse.refresh(as_of=AS_OF)
+    delete_customer(actor=admin, customer_id=gone.pk)
+    result = warehouse.refresh(as_of=AS_OF)
+    assert {s.source: s.deleted for s in result.sources}["customers"] == 1
+    assert c360(gone.pk) is None and c360(kept.pk) is not None
+    assert warehouse.query(
+        "SELECT count(*) AS n FROM fact_interaction WHERE customer_id = ?", [gone.pk]
+    ) == [{"n": 0}]
+
+
+def test_empty_database_gives_empty_marts(db):
+    result = warehouse.refresh(as_of=AS_OF)
+    assert result.mart_rows["mart_customer_360"] == 0 and result.mart_rows["mart_sales"] == 0
+    assert warehouse.query("SELECT count(*) AS n FROM dim_date") == [{"n": 1}]

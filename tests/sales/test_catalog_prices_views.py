@@ -450,3 +450,19 @@ def test_price_check_link_from_a_product_prices_it(client_for, rep, products):
     # The product page links here with the SKU only; channel and currency default.
     resp = client_for(rep).get(CHECK, {"lines": "MUG 1"})
     assert resp.context["result"].total == Decimal("12.10")
+
+
+def test_absurd_break_and_price_are_refused_not_a_crash(client_for, manager, admin, products):
+    price_list = pricelists.create_price_list(actor=admin, name="Retail")
+    resp = client_for(manager).post(
+        f"{BASE}price-lists/{price_list.pk}/items/new/",
+        {"sku": "MUG", "min_quantity": 10**12, "price": "1e13"},
+    )
+    assert resp.status_code == 422
+    assert set(resp.context["form"].errors) == {"min_quantity"}
+    resp = client_for(manager).post(
+        f"{BASE}price-lists/{price_list.pk}/items/new/",
+        {"sku": "MUG", "min_quantity": 5, "price": "1e13"},
+    )
+    assert resp.context["form"].errors["price"] == ["This amount is too large."]
+    assert not price_list.items.exists()

@@ -415,3 +415,28 @@ def test_rep_sees_tree_but_cannot_add_a_category(client_for, rep, tree):
     assert "Electronics" in html and "New category" not in html
     assert client.post(f"{BASE}categories/", {"name": "Sneaky"}).status_code == 403
     assert not Category.objects.filter(name="Sneaky").exists()
+
+
+def test_absurd_numbers_are_refused_on_their_field_not_a_crash(client_for, manager):
+    resp = client_for(manager).post(
+        f"{BASE}products/new/",
+        {
+            "sku": "BIG",
+            "name": "Big",
+            "kind": "simple",
+            "price": "1e30",
+            "cost": "99999999999999",
+            "tax_rate": "5000",
+            "currency": "EUR",
+        },
+    )
+    assert resp.status_code == 422
+    errors = resp.context["form"].errors
+    assert set(errors) == {"price", "cost", "tax_rate"}
+    assert errors["price"] == ["This amount is too large."]
+    resp = client_for(manager).post(
+        f"{BASE}products/new/",
+        {"sku": "BIG", "name": "Big", "kind": "simple", "price": "1", "stock_on_hand": "9" * 14},
+    )
+    assert set(resp.context["form"].errors) == {"stock_on_hand"}
+    assert not Product.objects.exists()

@@ -33,6 +33,9 @@ def _decimal(value, field: str, *, minimum: Decimal | None = Decimal("0")) -> De
         raise ValidationError.for_field(field, _("Enter an amount."))
     if minimum is not None and number < minimum:
         raise ValidationError.for_field(field, _("Cannot be negative."))
+    # The columns hold 12 digits before the point (tax rates 3): refuse instead of overflowing.
+    if abs(number) >= (Decimal(1000) if field == "tax_rate" else Decimal("1e12")):
+        raise ValidationError.for_field(field, _("This amount is too large."))
     return number.quantize(Decimal("0.01"))
 
 

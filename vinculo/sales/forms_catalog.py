@@ -10,9 +10,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.sales.models import Category, Order, Product, Promotion
-from vinculo.sales.pricing import CartLine
+from vinculo.sales.pricing import MAX_QUANTITY, CartLine
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+BIG = 1_000_000_000  # fits every integer column; larger input is refused, not overflowed
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -75,7 +76,9 @@ class ProductForm(forms.Form):
     cost = forms.CharField(label=_("Cost"), max_length=20, required=False, initial="0")
     tax_rate = forms.CharField(label=_("Tax rate (%)"), max_length=10, initial="21", required=False)
     currency = forms.CharField(label=_("Currency"), max_length=10, initial="EUR", required=False)
-    stock_on_hand = forms.IntegerField(label=_("Stock on hand"), initial=0, required=False)
+    stock_on_hand = forms.IntegerField(
+        label=_("Stock on hand"), initial=0, required=False, min_value=0, max_value=BIG
+    )
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -243,6 +246,8 @@ class PriceListForm(forms.Form):
         label=_("Priority"),
         initial=0,
         required=False,
+        min_value=-BIG,
+        max_value=BIG,
         help_text=_("When several lists apply, the highest priority wins."),
     )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
@@ -255,7 +260,9 @@ class PriceListForm(forms.Form):
 
 class PriceItemForm(forms.Form):
     sku = forms.CharField(label=_("Product SKU"), max_length=64)
-    min_quantity = forms.IntegerField(label=_("From quantity"), initial=1)
+    min_quantity = forms.IntegerField(
+        label=_("From quantity"), initial=1, min_value=1, max_value=MAX_QUANTITY
+    )
     price = forms.CharField(label=_("Unit price"), max_length=20)
 
     def clean_sku(self) -> str:
@@ -279,8 +286,12 @@ class PromotionForm(forms.Form):
         initial="0",
         help_text=_("The percentage, or the amount off."),
     )
-    buy_quantity = forms.IntegerField(label=_("Buy"), required=False, min_value=0)
-    get_quantity = forms.IntegerField(label=_("Get free"), required=False, min_value=0)
+    buy_quantity = forms.IntegerField(
+        label=_("Buy"), required=False, min_value=0, max_value=MAX_QUANTITY
+    )
+    get_quantity = forms.IntegerField(
+        label=_("Get free"), required=False, min_value=0, max_value=MAX_QUANTITY
+    )
     code = forms.CharField(
         label=_("Coupon code"),
         max_length=40,
@@ -297,12 +308,16 @@ class PromotionForm(forms.Form):
     first_order_only = forms.BooleanField(label=_("First order only"), required=False)
     valid_from = _datetime_field(_("Valid from"))
     valid_to = _datetime_field(_("Valid until"))
-    max_uses_total = forms.IntegerField(label=_("Uses in total"), required=False)
-    max_uses_per_customer = forms.IntegerField(label=_("Uses per customer"), required=False)
+    max_uses_total = forms.IntegerField(label=_("Uses in total"), required=False, max_value=BIG)
+    max_uses_per_customer = forms.IntegerField(
+        label=_("Uses per customer"), required=False, max_value=BIG
+    )
     stackable = forms.BooleanField(
         label=_("Combines with other promotions"), required=False, initial=True
     )
-    priority = forms.IntegerField(label=_("Priority"), required=False, initial=0)
+    priority = forms.IntegerField(
+        label=_("Priority"), required=False, initial=0, min_value=-BIG, max_value=BIG
+    )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, *args, **kwargs):
@@ -329,9 +344,9 @@ class PromotionForm(forms.Form):
 
 
 class CouponBatchForm(forms.Form):
-    count = forms.IntegerField(label=_("How many codes"), initial=10, min_value=1)
+    count = forms.IntegerField(label=_("How many codes"), initial=10, min_value=1, max_value=BIG)
     prefix = forms.CharField(label=_("Prefix"), max_length=20, required=False)
-    length = forms.IntegerField(label=_("Random characters"), initial=8, min_value=1)
+    length = forms.IntegerField(label=_("Random characters"), initial=8, min_value=1, max_value=BIG)
 
 
 # --- price check ------------------------------------------------------------------------------
@@ -341,6 +356,8 @@ class PriceCheckForm(forms.Form):
     customer = forms.IntegerField(
         label=_("Customer number"),
         required=False,
+        min_value=1,
+        max_value=2**62,
         help_text=_("Optional: segment prices, customer limits and first-order promotions."),
     )
     channel = forms.ChoiceField(label=_("Channel"), initial=Order.Channel.WEB, required=False)

@@ -40,6 +40,9 @@ def _money(value: Any, field: str, errors: dict[str, list[str]]) -> Decimal | No
     if number < 0:
         errors[field] = [_("Cannot be negative.")]
         return None
+    if number >= Decimal("1e12"):  # the columns hold 12 digits before the point
+        errors[field] = [_("This amount is too large.")]
+        return None
     return number.quantize(Decimal("0.01"))
 
 

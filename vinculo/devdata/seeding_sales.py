@@ -45,7 +45,7 @@ SHIPPED_CHANNELS = {"web", "phone", "portal"}
 FREE_SHIPPING_FROM = 10_000  # cents
 SHIPPING = 495
 # Orders an average buyer places per year before calibration to ``lines_per_customer``.
-BASE_RATE = 7.0
+BASE_RATE = 7.6
 
 ORDER_COLS = (
     "id", "created_at", "updated_at", "version", "number", "customer_id", "channel", "status",

@@ -440,3 +440,15 @@ def test_absurd_numbers_are_refused_on_their_field_not_a_crash(client_for, manag
     )
     assert set(resp.context["form"].errors) == {"stock_on_hand"}
     assert not Product.objects.exists()
+
+
+def test_variants_refused_for_a_configurable_product_with_the_reason(client_for, manager, admin):
+    laptop = catalog.create_product(
+        actor=admin, sku="LAPTOP", name="Laptop", price="1000", kind="configurable"
+    )
+    resp = client_for(manager).post(
+        f"{BASE}products/{laptop.pk}/variants/", {"attributes": "Size: S", "confirm": "1"}
+    )
+    assert resp.status_code == 422
+    assert resp.context["form"].errors["attributes"] == ["Only a simple product can get variants."]
+    assert not laptop.variants.exists()

@@ -46,7 +46,8 @@ def product_variants(request, pk):
                         price_deltas=d["deltas"],
                     )
                 except ValidationError as exc:
-                    form.add_error("attributes", exc.message)
+                    for msg in [m for ms in exc.field_errors.values() for m in ms] or [exc.message]:
+                        form.add_error("attributes", msg)
                     status = 422
                 else:
                     messages.success(

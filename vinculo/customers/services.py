@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -509,3 +509,25 @@ def note_contact(*, customer_id: int, at: dt.datetime | None = None) -> None:
     Customer.objects.filter(pk=customer_id).filter(
         Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=at)
     ).update(last_contact_at=at)
+
+
+def write_scores(*, model: str, scores: Mapping[int, Any], batch: int = 2000) -> int:
+    """Store analytics results under ``Customer.scores[model]`` for the given customer ids and
+    return how many customers were written. Other models' scores are kept.
+
+    Scores are derived data, not an edit by a person: no audit row, and neither ``version``
+    nor ``updated_at`` moves (a score run must not turn someone's open form stale, nor make
+    the warehouse re-extract every customer). Each batch is atomic; re-running is harmless."""
+    if not model or not model.replace("_", "").isalnum():
+        raise ValidationError(_("A score name has only letters, digits and underscores."))
+    ids = sorted(scores)
+    written = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        with transaction.atomic():
+            rows = list(Customer.objects.filter(pk__in=chunk).only("pk", "scores"))
+            for row in rows:
+                row.scores = {**(row.scores or {}), model: scores[row.pk]}
+            Customer.objects.bulk_update(rows, ["scores"], batch_size=batch)
+        written += len(rows)
+    return written

@@ -32,7 +32,8 @@ class Command(BaseCommand):
         if opts["customers"] > 0 and not Customer.objects.exists():
             stats = seed_with_progress(customers=opts["customers"], seed=opts["seed"], quiet=quiet)
             self.stdout.write(
-                f"Seeded {stats.customers} customers and {stats.interactions} interactions "
+                f"Seeded {stats.customers} customers, {stats.interactions} interactions and "
+                f"{stats.sales.orders} orders ({stats.sales.order_lines} lines) "
                 f"in {stats.seconds:.1f} s."
             )
         else:

@@ -466,3 +466,29 @@ def test_absurd_break_and_price_are_refused_not_a_crash(client_for, manager, adm
     )
     assert resp.context["form"].errors["price"] == ["This amount is too large."]
     assert not price_list.items.exists()
+
+
+def test_price_list_detail_query_count_does_not_grow_with_items(
+    client_for, rep, admin, django_assert_max_num_queries
+):
+    mugs = [
+        catalog.create_product(actor=admin, sku=f"MUG{i}", name=f"Mug {i}", price="10")
+        for i in range(12)
+    ]
+    price_list = pricelists.create_price_list(
+        actor=admin,
+        name="Retail",
+        items=[{"product_id": mugs[0].pk, "min_quantity": 1, "price": "9"}],
+    )
+    client = client_for(rep)
+    url = f"{BASE}price-lists/{price_list.pk}/"
+    with django_assert_max_num_queries(6):
+        assert client.get(url).status_code == 200
+    for mug in mugs[1:]:
+        for qty in (1, 10, 50):
+            PriceListItem.objects.create(
+                price_list=price_list, product=mug, min_quantity=qty, price="8"
+            )
+    with django_assert_max_num_queries(6):
+        resp = client.get(url)
+    assert len(resp.context["groups"]) == 12

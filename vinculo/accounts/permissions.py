@@ -27,6 +27,8 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "sales.backoffice",
         # Lead scoring rules, assignment rules and website lead forms.
         "leads.configure",
+        # Aggregate analytics dashboards (/analytics/).
+        "analytics.view",
     },
     Role.SALES_REP: {
         "customers.view",
@@ -52,11 +54,18 @@ ROLE_CAPABILITIES: dict[str, set[str]] = {
         "customers.export",
         "interactions.log",
         "tasks.manage",
+        "analytics.view",
     },
-    Role.ANALYST: {"customers.view", "customers.export", "audit.view"},
+    Role.ANALYST: {"customers.view", "customers.export", "audit.view", "analytics.view"},
 }
 # Capabilities only an administrator has (listed for docs and the role matrix page).
-ADMIN_ONLY = {"customfields.manage", "accounts.manage", "tokens.manage_all"}
+ADMIN_ONLY = {
+    "customfields.manage",
+    "accounts.manage",
+    "tokens.manage_all",
+    # Enqueue a warehouse refresh from the analytics pages.
+    "analytics.refresh",
+}
 
 
 def can(user, capability: str) -> bool:

@@ -22,7 +22,7 @@ install: .venv/bin/uv ## create .venv and install the locked dependencies and fr
 	$(UV) sync --frozen --quiet
 	$(MAKE) --no-print-directory assets
 
-assets: ## install front-end assets from the npm registry into vinculo/static/vendor
+assets: ## install front-end assets (npm registry; Plotly from its Python package) into vinculo/static/vendor
 	@if [ ! -f vinculo/static/vendor/.installed ] || [ frontend/package-lock.json -nt vinculo/static/vendor/.installed ]; then \
 	  cd frontend && npm ci --no-audit --no-fund --loglevel=error && cd .. && \
 	  mkdir -p vinculo/static/vendor && \
@@ -30,6 +30,12 @@ assets: ## install front-end assets from the npm registry into vinculo/static/ve
 	  cp frontend/node_modules/@picocss/pico/css/pico.min.css vinculo/static/vendor/ && \
 	  touch vinculo/static/vendor/.installed; \
 	fi
+	@# Plotly's browser bundle ships inside the plotly Python package: copied, never a CDN.
+	@src=$$(.venv/bin/python -c "import plotly, os; print(os.path.join(os.path.dirname(plotly.__file__), 'package_data', 'plotly.min.js'))") && \
+	  mkdir -p vinculo/static/vendor && \
+	  if [ ! -f vinculo/static/vendor/plotly.min.js ] || ! cmp -s "$$src" vinculo/static/vendor/plotly.min.js; then \
+	    cp "$$src" vinculo/static/vendor/plotly.min.js; \
+	  fi
 
 migrate: install ## apply database migrations (SQLite under var/ unless DATABASE_URL is set)
 	$(VINCULO) migrate --noinput

@@ -118,3 +118,22 @@ def test_extraction_queries_do_not_grow_with_rows(admin, dataset, shop):
     for _ in range(15):
         base.place(admin, CustomerFactory(), [CartLine(phone.pk, 1)])
     assert queries_for_full_refresh() == few
+
+
+def test_background_refresh_is_queued_for_the_worker_not_run(db, db_tasks, warehouse_file, capsys):
+    from django_tasks_db.models import DBTaskResult
+
+    call_command("warehouse", "refresh", "--background", "--full")
+    assert "queued" in capsys.readouterr().out
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path.endswith("refresh_warehouse_task") and queued.args_kwargs == {
+        "args": [],
+        "kwargs": {"full": True},
+    }
+    assert not warehouse_file.exists()
+
+
+def test_command_refuses_a_chunk_size_below_one(db, warehouse_file):
+    with pytest.raises(CommandError, match="--chunk-size"):
+        call_command("warehouse", "refresh", "--quiet", "--chunk-size", "0")
+    assert not warehouse_file.exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from vinculo.analytics import warehouse
@@ -43,18 +44,18 @@ class Command(BaseCommand):
 
     def _refresh(self, opts) -> None:
         if opts["chunk_size"] < 1:
-            raise CommandError("--chunk-size must be at least 1.")
+            raise CommandError(_("--chunk-size must be at least 1."))
         as_of = None
         if opts["as_of"]:
             try:
                 as_of = dt.date.fromisoformat(opts["as_of"])
             except ValueError:
-                raise CommandError("--as-of must be a date like 2026-01-31.") from None
+                raise CommandError(_("--as-of must be a date like 2026-01-31.")) from None
         if opts["background"]:
             from vinculo.analytics.tasks import refresh_warehouse_task
 
             refresh_warehouse_task.enqueue(full=opts["full"])
-            self.stdout.write("Warehouse refresh queued for the worker.")
+            self.stdout.write(_("Warehouse refresh queued for the worker."))
             return
         kwargs = {
             "full": opts["full"],
@@ -74,9 +75,19 @@ class Command(BaseCommand):
         marts = ", ".join(f"{k} {v:,}" for k, v in result.mart_rows.items())
         rate = result.extracted / result.seconds if result.seconds else 0
         self.stdout.write(
-            f"Warehouse {result.mode} refresh: {result.extracted:,} rows read, "
-            f"{result.deleted:,} deleted in {result.seconds:.1f} s ({rate:,.0f} rows/s). "
-            f"Marts: {marts}. File: {warehouse.warehouse_path()}"
+            _(
+                "Warehouse %(mode)s refresh: %(read)s rows read, %(deleted)s deleted in "
+                "%(seconds).1f s (%(rate)s rows/s). Marts: %(marts)s. File: %(path)s"
+            )
+            % {
+                "mode": result.mode,
+                "read": f"{result.extracted:,}",
+                "deleted": f"{result.deleted:,}",
+                "seconds": result.seconds,
+                "rate": f"{rate:,.0f}",
+                "marts": marts,
+                "path": warehouse.warehouse_path(),
+            }
         )
 
     def _status(self) -> None:

@@ -23,6 +23,7 @@ urlpatterns = [
     path("sales/catalog/", include("vinculo.sales.urls_catalog")),
     path("sales/", include("vinculo.sales.urls_pipeline")),
     path("sales/", include("vinculo.sales.urls_orders")),
+    path("analytics/", include("vinculo.analytics.urls")),
     path("", include("vinculo.interactions.urls")),
     path("api/v1/", include("vinculo.api_urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,657 @@
+"""Dashboard data: every figure and table the analytics pages show, read from the warehouse
+(one read-only DuckDB connection per page) and from the latest ``ModelRun`` of each model.
+
+Dashboards are aggregates over the whole warehouse; the one list of named customers (churn
+risk) goes through ``visible_customers(user)``. A model that has not run gives a ``Table``
+with no rows and a message saying which command fills it, never an error.
+
+What the dashboards read from the models (the contract with ``vinculo/analytics/<model>.py``):
+
+- ``forecast`` run: ``summary["forecast"]`` = ``[{"month": "YYYY-MM-DD", "mean": x,
+  "lower": y, "upper": z}, ...]`` (``yhat``/``mean_ci_lower``/``mean_ci_upper`` accepted).
+- ``basket`` run: ``summary["rules"]`` = list of rule dicts (antecedent, consequent, support,
+  confidence, lift...).
+- ``rfm`` / ``clusters`` / ``profitability`` runs: ``summary["segments"]`` or
+  ``summary["clusters"]`` = list of dicts, shown as they are (one column per key).
+- ``Customer.scores["clv"]``: a number or ``{"clv": x, ...}``.
+- ``Customer.scores["churn"]``: ``{"risk": 0..1 (or "probability"), "reasons": [str, ...]}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+from django.db.models import FloatField, Q
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vinculo.analytics import warehouse
+from vinculo.analytics.runs import latest_run
+from vinculo.analytics.warehouse.marts import REVENUE_STATUSES
+from vinculo.core.errors import DomainError, NotFound
+from vinculo.customers.models import Customer
+from vinculo.customers.selectors import visible_customers
+
+NONE = "—"  # the label of a missing category, region, team or rep (also a drill-down value)
+CHURN_LIST = 50
+COHORT_MONTHS = 12
+CLV_SAMPLE = 200_000  # customers read for the CLV histogram at most
+
+
+class WarehouseUnavailable(DomainError):
+    """The warehouse file is missing, empty or busy; ``reason`` is "missing", "empty" or
+    "busy"."""
+
+    status_code = 503
+
+    def __init__(self, message: str, *, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class Table:
+    slug: str  # the ``table=`` parameter of its CSV export
+    title: str
+    columns: list[tuple[str, str]]  # (key, label)
+    rows: list[dict[str, Any]]
+    empty: str = ""  # shown instead of the table when there are no rows
+
+    def values(self) -> Iterator[list[Any]]:
+        for row in self.rows:
+            yield [row.get(key) for key, _label in self.columns]
+
+
+@dataclass
+class Dashboard:
+    """Plain data for one page: KPIs, series for the charts, tables (each exportable)."""
+
+    kpis: list[tuple[str, Any]] = field(default_factory=list)
+    series: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Table] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # empty-state messages by panel
+
+    def add(self, table: Table) -> Table:
+        self.tables[table.slug] = table
+        return table
+
+
+def run_hint(model: str) -> str:
+    return _("Run “vinculo analytics %(model)s” to see this.") % {"model": model}
+
+
+def _num(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the warehouse connection -----------------------------------------------------------------
+
+
+@contextmanager
+def _warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to a built, non-empty warehouse, or ``WarehouseUnavailable``."""
+    try:
+        with warehouse.connect(read_only=True) as con:
+            try:
+                (n,) = con.execute("SELECT count(*) FROM mart_customer_360").fetchone()
+            except duckdb.CatalogException:
+                n = 0
+            if not n:
+                raise WarehouseUnavailable(_("The warehouse has no data yet."), reason="empty")
+            yield con
+    except NotFound as exc:
+        raise WarehouseUnavailable(exc.message, reason="missing") from exc
+    except WarehouseUnavailable:
+        raise
+    except DomainError as exc:  # Conflict: a refresh holds the file
+        raise WarehouseUnavailable(exc.message, reason="busy") from exc
+
+
+def _rows(con, sql: str, params=None) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+_REVENUE = "(" + ", ".join(f"'{s}'" for s in REVENUE_STATUSES) + ")"
+
+
+# --- executive --------------------------------------------------------------------------------
+
+
+def executive(*, user, today: dt.date | None = None) -> Dashboard:
+    """KPIs, revenue and margin by month, the statsmodels forecast (if run) and the pipeline
+    forecast of the opportunities ``user`` may see."""
+    from vinculo.sales.forecast import forecast, month_start
+
+    today = today or timezone.localdate()
+    d = Dashboard()
+    with _warehouse() as con:
+        (k,) = _rows(
+            con,
+            "SELECT count(*) AS customers, count(*) FILTER (WHERE recency_days <= 365) AS active,"
+            " sum(revenue) AS revenue, sum(margin) AS margin FROM mart_customer_360",
+        )
+        months = _rows(
+            con,
+            "SELECT month, sum(revenue) AS revenue, sum(margin) AS margin, "
+            "sum(customers) AS customer_months FROM mart_sales GROUP BY month ORDER BY month",
+        )
+    d.kpis = [
+        (_("Customers"), k["customers"]),
+        (_("Active (bought in the last 12 months)"), k["active"]),
+        (_("Revenue"), k["revenue"] or Decimal(0)),
+        (_("Margin"), k["margin"] or Decimal(0)),
+    ]
+    d.add(
+        Table(
+            "revenue",
+            _("Revenue by month"),
+            [("month", _("Month")), ("revenue", _("Revenue")), ("margin", _("Margin"))],
+            months,
+            _("No revenue yet."),
+        )
+    )
+    d.series["forecast"] = _statsmodels_forecast()
+    if d.series["forecast"] is None:
+        d.notes["forecast"] = run_hint("forecast")
+    pipe = forecast(user=user, start=month_start(today), months=6, group_by="owner")
+    d.add(
+        Table(
+            "pipeline",
+            _("Pipeline forecast"),
+            [
+                ("month", _("Month")),
+                ("open_amount", _("Open amount")),
+                ("weighted_by_probability", _("Weighted by probability")),
+                ("weighted_by_win_rate", _("Weighted by win rate")),
+                ("won_amount", _("Won")),
+            ],
+            [
+                {
+                    "month": t.month,
+                    "open_amount": t.open_amount,
+                    "weighted_by_probability": t.weighted_by_probability,
+                    "weighted_by_win_rate": t.weighted_by_win_rate,
+                    "won_amount": t.won_amount,
+                }
+                for t in pipe.totals
+            ],
+            _("No open opportunities."),
+        )
+    )
+    return d
+
+
+def _pick(row: dict, *keys):
+    for key in keys:
+        if row.get(key) is not None:
+            return row[key]
+    return None
+
+
+def _statsmodels_forecast() -> list[dict] | None:
+    run = latest_run("forecast")
+    points = (run.summary or {}).get("forecast") if run else None
+    if not isinstance(points, list):
+        return None
+    out = []
+    for p in points:
+        if not isinstance(p, dict):
+            continue
+        month = _pick(p, "month", "date", "period")
+        mean = _num(_pick(p, "mean", "yhat", "forecast", "value"))
+        if month is None or mean is None:
+            continue
+        out.append(
+            {
+                "month": str(month)[:10],
+                "mean": mean,
+                "lower": _num(_pick(p, "lower", "mean_ci_lower", "lo")),
+                "upper": _num(_pick(p, "upper", "mean_ci_upper", "hi")),
+            }
+        )
+    return out or None
+
+
+# --- sales ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Level:
+    key: str  # the query parameter
+    label: str
+    sql: str  # the grouping expression
+
+
+def hierarchies() -> dict[str, tuple[str, list[Level]]]:
+    """Drill-down paths: name -> (label, levels from the top)."""
+    return {
+        "category": (
+            _("Category"),
+            [
+                Level("category_l1", _("Category"), f"coalesce(p.category_l1, '{NONE}')"),
+                Level("category_l2", _("Subcategory"), f"coalesce(p.category_l2, '{NONE}')"),
+                Level("category_l3", _("Sub-subcategory"), f"coalesce(p.category_l3, '{NONE}')"),
+                Level("product", _("Product"), f"coalesce(p.name, '{NONE}')"),
+            ],
+        ),
+        "region": (
+            _("Region"),
+            [
+                Level("region", _("Region"), f"coalesce(nullif(c.region, ''), '{NONE}')"),
+                Level("city", _("City"), f"coalesce(nullif(c.city, ''), '{NONE}')"),
+            ],
+        ),
+        "team": (
+            _("Team"),
+            [
+                Level("team", _("Team"), f"coalesce(u.team_name, '{NONE}')"),
+                Level("rep", _("Rep"), f"coalesce(u.full_name, '{NONE}')"),
+            ],
+        ),
+    }
+
+
+@dataclass
+class Drill:
+    dimension: str
+    level: Level
+    path: list[tuple[Level, str]]  # the levels chosen so far, with their values
+    next_level: Level | None  # None at the bottom: rows do not drill further
+
+
+def drill_for(dimension: str | None, params) -> Drill:
+    """Where the user is in a drill-down: the filters given by the query parameters (each
+    level in order; a later level without the earlier ones is ignored) and the level shown."""
+    paths = hierarchies()
+    dimension = dimension if dimension in paths else "category"
+    levels = paths[dimension][1]
+    path: list[tuple[Level, str]] = []
+    for level in levels[:-1]:
+        value = params.get(level.key)
+        if value is None or value == "":
+            break
+        path.append((level, value))
+    shown = levels[len(path)]
+    below = levels[len(path) + 1] if len(path) + 1 < len(levels) else None
+    return Drill(dimension, shown, path, below)
+
+
+def sales(*, drill: Drill, pipeline_id: int | None = None) -> Dashboard:
+    """The pipeline funnel (from stage history), win rate, and revenue and margin grouped at
+    the drill-down's level under its filters."""
+    d = Dashboard()
+    with _warehouse() as con:
+        pipelines = _rows(
+            con,
+            "SELECT pipeline_id, count(DISTINCT opportunity_id) AS n FROM fact_stage_history "
+            "GROUP BY 1 ORDER BY n DESC, pipeline_id",
+        )
+        ids = [p["pipeline_id"] for p in pipelines]
+        pid = pipeline_id if pipeline_id in ids else (ids[0] if ids else None)
+        funnel = _rows(
+            con,
+            """
+            WITH reached AS (
+                SELECT opportunity_id, max(stage_position) AS pos FROM fact_stage_history
+                WHERE pipeline_id = ? AND NOT is_lost GROUP BY 1
+            ), stages AS (
+                SELECT DISTINCT stage_position, stage_name FROM fact_stage_history
+                WHERE pipeline_id = ? AND NOT is_lost
+            )
+            SELECT s.stage_name AS stage, s.stage_position AS position,
+                   count(r.opportunity_id) AS opportunities
+            FROM stages s LEFT JOIN reached r ON r.pos >= s.stage_position
+            GROUP BY 1, 2 ORDER BY 2
+            """,
+            [pid, pid],
+        )
+        (w,) = _rows(
+            con,
+            "SELECT count(*) FILTER (WHERE status = 'won') AS won, "
+            "count(*) FILTER (WHERE status = 'lost') AS lost, "
+            "count(*) FILTER (WHERE status = 'open') AS open FROM fact_opportunity",
+        )
+        where = " AND ".join(f"{lvl.sql} = ?" for lvl, _v in drill.path) or "TRUE"
+        grouped = _rows(
+            con,
+            f"""
+            SELECT {drill.level.sql} AS label, count(DISTINCT f.order_id) AS orders,
+                   sum(f.units) AS units, CAST(sum(f.revenue) AS DECIMAL(14,2)) AS revenue,
+                   CAST(sum(f.margin) AS DECIMAL(14,2)) AS margin
+            FROM fact_sales f
+            LEFT JOIN dim_product p USING (product_id)
+            LEFT JOIN dim_customer c USING (customer_id)
+            LEFT JOIN dim_user u ON u.user_id = coalesce(f.owner_id, c.owner_id)
+            WHERE f.is_revenue AND NOT f.is_component AND {where}
+            GROUP BY 1 ORDER BY revenue DESC, label
+            """,
+            [v for _lvl, v in drill.path],
+        )
+    closed = w["won"] + w["lost"]
+    win_rate = round(100 * w["won"] / closed, 1) if closed else None
+    d.kpis = [
+        (_("Win rate"), f"{win_rate} %" if win_rate is not None else NONE),
+        (_("Won"), w["won"]),
+        (_("Lost"), w["lost"]),
+        (_("Open"), w["open"]),
+    ]
+    d.series["pipelines"] = ids
+    d.series["pipeline_id"] = pid
+    d.add(
+        Table(
+            "funnel",
+            _("Pipeline funnel"),
+            [("stage", _("Stage")), ("opportunities", _("Opportunities that reached it"))],
+            funnel,
+            _("No opportunities have moved through a pipeline yet."),
+        )
+    )
+    for row in grouped:
+        row["margin_pct"] = (
+            round(100 * row["margin"] / row["revenue"], 1) if row["revenue"] else None
+        )
+    d.add(
+        Table(
+            "drill",
+            _("Revenue by %(level)s") % {"level": drill.level.label.lower()},
+            [
+                ("label", drill.level.label),
+                ("orders", _("Orders")),
+                ("units", _("Units")),
+                ("revenue", _("Revenue")),
+                ("margin", _("Margin")),
+                ("margin_pct", _("Margin %")),
+            ],
+            grouped,
+            _("No sales here."),
+        )
+    )
+    return d
+
+
+# --- service ----------------------------------------------------------------------------------
+
+
+def service() -> Dashboard:
+    """Interaction volume by channel (per month and in total), internal notes left out."""
+    d = Dashboard()
+    with _warehouse() as con:
+        monthly = _rows(
+            con,
+            "SELECT CAST(date_trunc('month', occurred_date) AS DATE) AS month, channel, "
+            "count(*) AS interactions FROM fact_interaction WHERE channel <> 'internal' "
+            "GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        totals = _rows(
+            con,
+            "SELECT channel, count(*) AS interactions, "
+            "count(*) FILTER (WHERE direction = 'in') AS inbound, "
+            "count(*) FILTER (WHERE direction = 'out') AS outbound "
+            "FROM fact_interaction WHERE channel <> 'internal' GROUP BY 1 "
+            "ORDER BY interactions DESC, channel",
+        )
+    d.series["monthly"] = monthly
+    d.add(
+        Table(
+            "channels",
+            _("Interactions by channel"),
+            [
+                ("channel", _("Channel")),
+                ("interactions", _("Interactions")),
+                ("inbound", _("Inbound")),
+                ("outbound", _("Outbound")),
+            ],
+            totals,
+            _("No interactions yet."),
+        )
+    )
+    return d
+
+
+# --- marketing --------------------------------------------------------------------------------
+
+
+def marketing() -> Dashboard:
+    """Leads, conversion, cost and cost per lead by source and campaign; basket rules."""
+    d = Dashboard()
+    with _warehouse() as con:
+        leads = _rows(
+            con,
+            """
+            SELECT nullif(source, '') AS source, nullif(campaign, '') AS campaign,
+                   sum(leads) AS leads, sum(converted) AS converted,
+                   sum(disqualified) AS disqualified,
+                   CAST(sum(acquisition_cost) AS DECIMAL(14,2)) AS cost
+            FROM mart_marketing_leads GROUP BY 1, 2 ORDER BY leads DESC, source, campaign
+            """,
+        )
+    for row in leads:
+        row["source"] = row["source"] or NONE
+        row["campaign"] = row["campaign"] or NONE
+        row["conversion_pct"] = round(100 * row["converted"] / row["leads"], 1)
+        row["cost_per_lead"] = (
+            (row["cost"] / row["leads"]).quantize(Decimal("0.01"))
+            if row["cost"] is not None
+            else None
+        )
+    d.add(
+        Table(
+            "leads",
+            _("Leads by source and campaign"),
+            [
+                ("source", _("Source")),
+                ("campaign", _("Campaign")),
+                ("leads", _("Leads")),
+                ("converted", _("Converted")),
+                ("conversion_pct", _("Conversion %")),
+                ("cost", _("Cost")),
+                ("cost_per_lead", _("Cost per lead")),
+            ],
+            leads,
+            _("No leads yet."),
+        )
+    )
+    d.add(_run_table("basket", "rules", "rules", _("Products bought together (basket rules)")))
+    return d
+
+
+def _run_table(model: str, key: str, slug: str, title: str, *alt_keys: str) -> Table:
+    """A model run's summary list shown as it is, or an empty table naming the command."""
+    run = latest_run(model)
+    summary = (run.summary or {}) if run else {}
+    items = next((summary[k] for k in (key, *alt_keys) if isinstance(summary.get(k), list)), [])
+    rows = [r for r in items if isinstance(r, dict)]
+    columns: list[tuple[str, str]] = []
+    for r in rows:
+        for k in r:
+            if k not in dict(columns):
+                columns.append((k, k.replace("_", " ").capitalize()))
+    rows = [
+        {k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()}
+        for r in rows
+    ]
+    empty = run_hint(model) if run is None else _("The last run found nothing to show.")
+    return Table(slug, title, columns, rows, empty)
+
+
+# --- customer value ---------------------------------------------------------------------------
+
+
+def customer_value(*, user) -> Dashboard:
+    """RFM grid, CLV distribution, cohort retention, churn-risk list (customers ``user`` may
+    see), segment profiles and the most profitable segments."""
+    d = Dashboard()
+    with _warehouse() as con:
+        d.series["rfm"] = _rows(
+            con,
+            """
+            WITH q AS (
+                SELECT ntile(5) OVER (ORDER BY recency_days DESC, customer_id) AS r,
+                       ntile(5) OVER (ORDER BY frequency, customer_id) AS f, monetary
+                FROM mart_customer_360 WHERE orders > 0
+            )
+            SELECT r, f, count(*) AS customers, CAST(avg(monetary) AS DECIMAL(14,2)) AS monetary
+            FROM q GROUP BY r, f ORDER BY r, f
+            """,
+        )
+        d.series["cohorts"] = _rows(
+            con,
+            f"""
+            WITH o AS (
+                SELECT DISTINCT customer_id,
+                       CAST(date_trunc('month', ordered_date) AS DATE) AS month
+                FROM fact_order WHERE status IN {_REVENUE}
+            ), first AS (
+                SELECT customer_id, min(month) AS cohort FROM o GROUP BY 1
+            ), cohorts AS (
+                SELECT DISTINCT cohort FROM first ORDER BY cohort DESC LIMIT {COHORT_MONTHS}
+            ), a AS (
+                SELECT f.cohort, datediff('month', f.cohort, o.month) AS age,
+                       count(*) AS customers
+                FROM o JOIN first f USING (customer_id)
+                WHERE f.cohort IN (SELECT cohort FROM cohorts)
+                GROUP BY 1, 2
+            )
+            SELECT a.cohort, a.age, a.customers, s.customers AS size,
+                   round(100.0 * a.customers / s.customers, 1) AS retention_pct
+            FROM a JOIN a s ON s.cohort = a.cohort AND s.age = 0
+            WHERE a.age < {COHORT_MONTHS}
+            ORDER BY a.cohort, a.age
+            """,
+        )
+        groups = _rows(
+            con,
+            f"""
+            SELECT coalesce(nullif(lifecycle_stage, ''), '{NONE}') AS lifecycle_stage,
+                   coalesce(nullif(acquisition_source, ''), '{NONE}') AS source,
+                   count(*) AS customers, CAST(sum(revenue) AS DECIMAL(14,2)) AS revenue,
+                   CAST(sum(margin) AS DECIMAL(14,2)) AS margin,
+                   CAST(sum(margin) / count(*) AS DECIMAL(14,2)) AS margin_per_customer
+            FROM mart_customer_360 GROUP BY 1, 2 ORDER BY margin DESC, 1, 2 LIMIT 20
+            """,
+        )
+    d.add(
+        Table(
+            "rfm",
+            _("RFM grid (recency × frequency quintiles)"),
+            [
+                ("r", _("Recency (5 = most recent)")),
+                ("f", _("Frequency (5 = most orders)")),
+                ("customers", _("Customers")),
+                ("monetary", _("Average revenue")),
+            ],
+            d.series["rfm"],
+            _("No customer has bought yet."),
+        )
+    )
+    d.add(
+        Table(
+            "cohorts",
+            _("Cohort retention by first-order month"),
+            [
+                ("cohort", _("First order month")),
+                ("age", _("Months later")),
+                ("customers", _("Customers buying")),
+                ("size", _("Cohort size")),
+                ("retention_pct", _("Retention %")),
+            ],
+            d.series["cohorts"],
+            _("No orders yet."),
+        )
+    )
+    d.series["clv"] = _clv_values()
+    if latest_run("clv") is None and not d.series["clv"]:
+        d.notes["clv"] = run_hint("clv")
+    d.add(_churn_table(user))
+    d.add(_run_table("rfm", "segments", "segments", _("RFM segments")))
+    d.add(_run_table("clusters", "clusters", "clusters", _("Clusters"), "segments"))
+    profitable = _run_table(
+        "profitability", "segments", "profitability", _("Most profitable segments")
+    )
+    if not profitable.rows:
+        profitable = Table(
+            "profitability",
+            _("Most profitable segments (lifecycle stage × source)"),
+            [
+                ("lifecycle_stage", _("Lifecycle stage")),
+                ("source", _("Source")),
+                ("customers", _("Customers")),
+                ("revenue", _("Revenue")),
+                ("margin", _("Margin")),
+                ("margin_per_customer", _("Margin per customer")),
+            ],
+            groups,
+            _("No customers yet."),
+        )
+    d.add(profitable)
+    return d
+
+
+def _clv_values() -> list[float]:
+    """Each customer's CLV from ``Customer.scores["clv"]`` (aggregate: no visibility)."""
+    raw = Customer.objects.filter(merged_into__isnull=True, scores__has_key="clv").values_list(
+        "scores__clv", flat=True
+    )[:CLV_SAMPLE]
+    out = []
+    for v in raw:
+        value = _num(v.get("clv") if isinstance(v, dict) else v)
+        if value is not None:
+            out.append(value)
+    return out
+
+
+def _churn_table(user) -> Table:
+    columns = [
+        ("customer_id", _("Customer number")),
+        ("name", _("Customer")),
+        ("owner", _("Owner")),
+        ("risk_pct", _("Churn risk %")),
+        ("reasons", _("Reasons")),
+    ]
+    title = _("Highest churn risk (top %(n)s)") % {"n": CHURN_LIST}
+    if latest_run("churn") is None:
+        return Table("churn", title, columns, [], run_hint("churn"))
+    churn = KeyTransform("churn", "scores")
+    risk = Coalesce(
+        Cast(KeyTextTransform("risk", churn), FloatField()),
+        Cast(KeyTextTransform("probability", churn), FloatField()),
+    )
+    qs = (
+        visible_customers(user)
+        .filter(scores__has_key="churn")
+        .annotate(risk=risk)
+        .filter(~Q(risk=None))
+        .select_related("owner")
+        .order_by("-risk", "pk")[:CHURN_LIST]
+    )
+    rows = []
+    for c in qs:
+        score = (c.scores or {}).get("churn") or {}
+        reasons = score.get("reasons") or score.get("reason") or []
+        if isinstance(reasons, str):
+            reasons = [reasons]
+        rows.append(
+            {
+                "customer_id": c.pk,
+                "name": c.name,
+                "owner": str(c.owner) if c.owner else NONE,
+                "risk_pct": round(100 * c.risk, 1),
+                "reasons": "; ".join(map(str, reasons)),
+            }
+        )
+    return Table("churn", title, columns, rows, _("No customer you can see has a churn score."))

@@ -74,7 +74,7 @@ def test_query_binds_parameters_and_cannot_write(dataset):
     assert list(frame.columns) == ["customer_id", "revenue"] and len(frame) == 3
 
 
-def test_reader_gets_try_again_while_another_process_refreshes(
+def test_reader_gets_try_again_if_another_process_locks_the_file(
     dataset, warehouse_file, monkeypatch
 ):
     warehouse.refresh(as_of=AS_OF)
@@ -137,3 +137,30 @@ def test_command_refuses_a_chunk_size_below_one(db, warehouse_file):
     with pytest.raises(CommandError, match="--chunk-size"):
         call_command("warehouse", "refresh", "--quiet", "--chunk-size", "0")
     assert not warehouse_file.exists()
+
+
+def test_readers_see_the_previous_warehouse_while_a_refresh_runs(admin, dataset):
+    from vinculo.analytics.warehouse.connection import writer
+
+    warehouse.refresh(as_of=AS_OF)
+    with writer() as con:  # a refresh in progress, half-way through its writes
+        con.execute("DELETE FROM mart_customer_360")
+        assert warehouse.query("SELECT count(*) AS n FROM mart_customer_360") == [{"n": 3}]
+        with pytest.raises(Conflict, match="already running"):
+            warehouse.refresh(as_of=AS_OF)
+    # Swapped in when the refresh finished.
+    assert warehouse.query("SELECT count(*) AS n FROM mart_customer_360") == [{"n": 0}]
+
+
+def test_a_failed_refresh_leaves_the_file_readers_use(admin, dataset):
+    from vinculo.analytics.warehouse.connection import writer
+
+    warehouse.refresh(as_of=AS_OF)
+    with pytest.raises(RuntimeError), writer() as con:
+        con.execute("DELETE FROM mart_customer_360")
+        raise RuntimeError("killed half-way")
+    assert warehouse.query("SELECT count(*) AS n FROM mart_customer_360") == [{"n": 3}]
+    assert sorted(p.name for p in warehouse.warehouse_path().parent.iterdir()) == [
+        "warehouse.duckdb",
+        "warehouse.duckdb.lock",
+    ]

@@ -1,12 +1,16 @@
 """Opening the DuckDB warehouse file, and the read helper for models and dashboards.
 
-DuckDB lets one process write a file at a time; readers open it read-only and briefly.
-While a refresh holds the file, a reader waits a little and then gets a ``Conflict``
-("try again") instead of an engine error."""
+DuckDB lets one process write a file at a time, and a writer locks readers out. So a refresh
+never writes the file readers use: ``writer()`` copies it, the refresh works on the copy, and
+the copy replaces the file atomically (``os.replace``) once committed. Dashboards keep reading
+the previous version meanwhile; a failed refresh just drops its copy. A lock file keeps a
+second refresh out (``Conflict``: "already running")."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -59,6 +63,59 @@ def connect(*, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+@contextlib.contextmanager
+def writer() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to a working copy of the warehouse, swapped in on a clean
+    exit (after the caller's COMMIT) and discarded on an exception. One at a time."""
+    path = warehouse_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _refresh_lock(path):
+        work = path.with_name(path.name + ".refresh")
+        for leftover in (work, _wal(work)):
+            leftover.unlink(missing_ok=True)
+        if path.exists():
+            shutil.copy2(path, work)
+            if _wal(path).exists():  # a writer died before its checkpoint: keep its commits
+                shutil.copy2(_wal(path), _wal(work))
+        try:
+            con = duckdb.connect(str(work))
+            try:
+                _configure(con)
+                yield con
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            os.replace(work, path)
+            _wal(path).unlink(missing_ok=True)
+        finally:
+            for leftover in (work, _wal(work)):
+                leftover.unlink(missing_ok=True)
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+@contextlib.contextmanager
+def _refresh_lock(path: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no cross-process lock, DuckDB's own file lock remains
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(
+                _("A warehouse refresh is already running. Try again when it has finished.")
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def query(sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from vinculo.analytics.warehouse import marts
-from vinculo.analytics.warehouse.connection import connect
+from vinculo.analytics.warehouse.connection import writer
 from vinculo.analytics.warehouse.loading import frame, make_loader
 from vinculo.analytics.warehouse.sources import REGISTRY, Source, columns_sql
 
@@ -229,13 +229,15 @@ def refresh(
     """Bring the warehouse up to date with the operational database and rebuild the marts.
 
     Incremental by default (rows changed since each source's watermark, hard deletes found
-    by key); ``full`` rebuilds every table. Atomic (one DuckDB transaction) and idempotent:
-    running it again with nothing changed leaves identical facts and marts. ``as_of`` is the
+    by key); ``full`` rebuilds every table. Atomic (one DuckDB transaction on a copy that
+    replaces the file when done, so readers are never blocked) and idempotent: running it
+    again with nothing changed leaves identical facts and marts. One refresh at a time
+    (``Conflict`` otherwise). ``as_of`` is the
     day recency and tenure are counted to (default: today in TIME_ZONE)."""
     started = time.perf_counter()
     as_of = as_of or timezone.localdate()
     started_at = _utc_naive(timezone.now())
-    with connect() as con:
+    with writer() as con:
         _ensure_meta(con)
         row = con.execute(
             "SELECT value FROM meta_info WHERE key = ?", [SCHEMA_VERSION_KEY]

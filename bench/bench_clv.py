@@ -32,9 +32,11 @@ TARGET_SECONDS = 10.0
 def simulate(n: int, seed: int = 7):
     """(frequency, recency, T, monetary) of n customers drawn from BG/NBD + Gamma-Gamma."""
     rng = np.random.default_rng(seed)
+    # First purchase on day 0..83 at a uniform time of day; purchases are recorded by date and
+    # the calibration ends with day 273, as dates in real transaction files are.
     first_day = rng.integers(0, 84, n)
-    age_days = 273 - first_day
-    age = age_days / 7.0
+    time_of_day = rng.random(n)
+    age = (274 - first_day - time_of_day) / 7.0  # weeks watched after the first purchase
     lam = rng.gamma(TRUE_BGNBD["r"], 1 / TRUE_BGNBD["alpha"], n)
     drop = rng.beta(TRUE_BGNBD["a"], TRUE_BGNBD["b"], n)
     x = np.zeros(n, dtype=np.int64)
@@ -49,7 +51,8 @@ def simulate(n: int, seed: int = 7):
         last[active] = clock[active]
         # After a repeat purchase the customer drops out with probability p.
         active = active[rng.random(len(active)) >= drop[active]]
-    recency = np.floor(last * 7) / 7.0  # dates have a day's resolution
+    recency = np.floor(time_of_day + last * 7) / 7.0  # days between the purchase dates
+    age = (273 - first_day) / 7.0
     nu = rng.gamma(TRUE_GG["q"], 1 / TRUE_GG["gamma"], n)
     shape = np.maximum(TRUE_GG["p"] * x, 1e-12)
     monetary = np.where(x > 0, rng.gamma(shape, 1 / np.maximum(nu * x, 1e-12)), 0.0)

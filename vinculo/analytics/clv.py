@@ -29,6 +29,7 @@ from vinculo.core.errors import ValidationError
 
 DAYS_PER_PERIOD = {"day": 1.0, "week": 7.0}
 DAYS_PER_YEAR = 365.25
+MAX_STEPS = 52  # discounting steps over the horizon
 
 
 @dataclass(frozen=True)
@@ -318,16 +319,19 @@ def lifetime_value(
     period: str,
     discount_rate: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Expected purchases over ``horizon`` periods and their discounted value: each period's
-    expected purchases times the expected spend, discounted at the yearly ``discount_rate``.
+    """Expected purchases over ``horizon`` periods and their discounted value: the expected
+    purchases of each step times the expected spend, discounted at the yearly
+    ``discount_rate`` from the step's end. A step is one period, or 1/52 of the horizon when
+    that is longer (a year of days is discounted week by week, not 365 times).
     Returns (expected_purchases, clv). Evaluated once per distinct (x, t_x, T)."""
     (x, t_x, age), _, inverse = _distinct_rows(frequency, recency, T)
     years_per_period = DAYS_PER_PERIOD[period] / DAYS_PER_YEAR
     value_factor = np.zeros(len(x))
     previous = np.zeros(len(x))
-    for step in range(1, horizon + 1):
-        cumulative = expected_purchases(bgnbd, step, x, t_x, age)
-        discount = (1 + discount_rate) ** (step * years_per_period)
+    steps = min(horizon, MAX_STEPS)
+    for step_end in np.linspace(0, horizon, steps + 1)[1:]:
+        cumulative = expected_purchases(bgnbd, float(step_end), x, t_x, age)
+        discount = (1 + discount_rate) ** (step_end * years_per_period)
         value_factor += (cumulative - previous) / discount
         previous = cumulative
     return previous[inverse], value_factor[inverse] * np.asarray(spend, dtype=float)

@@ -165,6 +165,25 @@ def test_stock_is_never_negative_and_open_orders_reserve_it(seeded):
     assert products.aggregate(n=Sum("stock_reserved"))["n"] == open_units
 
 
+def test_some_customers_move_to_digital_channels(seeded):
+    """Habit change: for some repeat buyers the web/portal share of the later half of their
+    orders is much higher than in the first half."""
+    channels = defaultdict(list)
+    for customer_id, channel in Order.objects.order_by("ordered_at", "id").values_list(
+        "customer_id", "channel"
+    ):
+        channels[customer_id].append(channel in ("web", "portal"))
+    movers = 0
+    for seq in channels.values():
+        if len(seq) >= 6:
+            half = len(seq) // 2
+            early, late = sum(seq[:half]) / half, sum(seq[half:]) / (len(seq) - half)
+            movers += late - early >= 0.5
+    assert movers >= 3
+    mix = Counter(Order.objects.values_list("channel", flat=True))
+    assert set(mix) == {"web", "phone", "store", "rep", "portal"}
+
+
 def test_complementary_products_are_bought_together(seeded):
     """Market-basket rules exist: phones and cases, bikes and helmets... co-occur far more
     often than their categories' frequencies alone would give (lift well above 1)."""

@@ -162,9 +162,9 @@ class OrderGenerator:
         table = CHANNELS_ORG if b.is_org else CHANNELS_PERSON
         primary = table[int(rnd.random() * len(table))]
         switch_at, later = math.inf, primary
-        if rnd.random() < 0.22:
+        if rnd.random() < 0.3:  # habit change, within the first 18 months as a customer
             later = DIGITAL[int(rnd.random() * 3)]
-            switch_at = rnd.uniform(b.created, self.anchor_s)
+            switch_at = rnd.uniform(b.created, min(self.anchor_s, b.created + 1.5 * YEAR))
         ctx = _Customer(b, favourites, primary, later, switch_at, nu)
         t = b.created + rnd.expovariate(1 / (3 * DAY))
         made = 0
@@ -248,9 +248,11 @@ class OrderGenerator:
         shipping = 0
         if channel in SHIPPED_CHANNELS and subtotal - discount < FREE_SHIPPING_FROM:
             shipping = SHIPPING
-            if subtotal - discount >= 5000 and rnd.random() < 0.3:
+            free = cat.promotions.get("ENVIOGRATIS")
+            if free and free[1] == "free_shipping" and subtotal - discount >= 5000 \
+                    and rnd.random() < 0.3:  # fmt: skip
                 codes.append("ENVIOGRATIS")
-                promo_ids.append((cat.promotions["ENVIOGRATIS"][0], SHIPPING))
+                promo_ids.append((free[0], SHIPPING))
                 shipping = 0
         status, changes, updated = self._statuses(oid, t, channel)
         tax_total = 0
@@ -358,7 +360,7 @@ class OrderGenerator:
                         c.used.add(name)
                     code = name
                     break
-        if code and code in promos:
+        if code and code in promos and promos[code][1] == "percent":
             pid, _kind, value, _f, _t = promos[code]
             return [code], value, pid
         return codes, 0, None

@@ -6,3 +6,7 @@ class AnalyticsConfig(AppConfig):
     name = "vinculo.analytics"
     label = "analytics"
     verbose_name = _("Analytics")
+
+    def ready(self) -> None:
+        # Registers the extra warehouse sources the segmentation models read.
+        from vinculo.analytics import model_sources  # noqa: F401

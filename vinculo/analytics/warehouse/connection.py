@@ -34,6 +34,7 @@ def _configure(con: duckdb.DuckDBPyConnection) -> None:
     # Timestamps are stored as UTC without a zone; business dates are computed in the
     # project's TIME_ZONE explicitly, so nothing depends on the machine's zone.
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # the command draws its own
 
 
 @contextlib.contextmanager

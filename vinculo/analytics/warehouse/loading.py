@@ -8,6 +8,7 @@ pyarrow is not installed, so the Arrow path is not available."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -39,7 +40,18 @@ def frame(source: Source, rows: Sequence[tuple]) -> pd.DataFrame:
             df[c.name] = pd.to_datetime(df[c.name], utc=True, format="ISO8601")
         elif c.type in {"VARCHAR", "DATE"}:
             df[c.name] = df[c.name].astype(object)
+        if df[c.name].dtype == object and _is_json(df[c.name]):
+            # JSON fields: PostgreSQL's driver hands out dicts/lists, SQLite the text.
+            df[c.name] = pd.Series(
+                [None if v is None else json.dumps(v, sort_keys=True) for v in df[c.name]],
+                dtype=object,
+            )
     return df
+
+
+def _is_json(column: pd.Series) -> bool:
+    first = column.first_valid_index()
+    return first is not None and isinstance(column[first], dict | list)
 
 
 class Loader:

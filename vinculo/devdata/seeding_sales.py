@@ -42,6 +42,7 @@ DIGITAL = ["web", "web", "portal"]
 LEAF_BIAS_ORG = {"Cuadernos": 5, "Bolígrafos": 5, "Sillas": 4, "Mesas": 3, "Portátiles": 4,
                  "Monitores": 4, "Periféricos": 4, "Café en grano": 3, "Té": 2}  # fmt: skip
 SHIPPED_CHANNELS = {"web", "phone", "portal"}
+RESERVING = {"confirmed", "paid"}  # as orders.RESERVED_STATUSES
 FREE_SHIPPING_FROM = 10_000  # cents
 SHIPPING = 495
 # Orders an average buyer places per year before calibration to ``lines_per_customer``.
@@ -195,47 +196,11 @@ class OrderGenerator:
             channel = table[int(rnd.random() * len(table))]
         currency = "USD" if b.country == "US" else "EUR"
         z = rnd.gammavariate(6.0, c.nu / 6.0)  # this order's spend (Gamma-Gamma)
-        ratio = min(3.0, z / c.nu)
-        n = 1 + _poisson(rnd, 1.1 * ratio)
-        picked: list[int] = []
-        for _ in range(min(n, 8)):
-            if rnd.random() < 0.7:
-                leaf = c.favourites[int(rnd.random() * len(c.favourites))]
-            else:
-                leaf = self.leaf_person[int(rnd.random() * len(self.leaf_person))]
-            bundles = self.bundles_by_leaf.get(leaf)
-            if bundles and rnd.random() < 0.03:
-                i = bundles[int(rnd.random() * len(bundles))]
-            else:
-                tab = cat.leaf_table[leaf]
-                i = tab[int(rnd.random() * len(tab))]
-                variants = cat.variants.get(i)
-                if variants:
-                    i = variants[int(rnd.random() * len(variants))]
-            if i in picked:
-                continue
-            picked.append(i)
-            for partner in cat.complements.get(cat.parent_of.get(i, i), ()):
-                if rnd.random() < 0.45 and partner not in picked:
-                    variants = cat.variants.get(partner)
-                    picked.append(variants[0] if variants else partner)
+        picked = self._basket(c, 1 + _poisson(rnd, 1.1 * min(3.0, z / c.nu)))
         oid = self.next_order
         self.next_order += 1
         self.orders_made += 1
-        per_line = z / len(picked)
-        cap = 60 if b.is_org else 3
-        priced = []
-        for i in picked:
-            base_price = cat.price[i]
-            qty = 1 if base_price >= per_line else min(cap, int(per_line / base_price + 0.5))
-            if not b.is_org and rnd.random() < 0.85:
-                qty = 1
-            unit = self._unit_price(i, qty, currency, channel, b.tag_ids)
-            opts: list = []
-            if i in cat.options:
-                opts, delta = self._options(i)
-                unit += delta
-            priced.append([i, qty, unit, unit * qty, 0, opts])
+        priced = self._priced(picked, z, b, currency, channel)
         subtotal = sum(p[3] for p in priced)
         codes, pct, promo_id = self._coupons(c, t, first, channel)
         discount = 0
@@ -255,30 +220,7 @@ class OrderGenerator:
                 promo_ids.append((free[0], SHIPPING))
                 shipping = 0
         status, changes, updated = self._statuses(oid, t, channel)
-        tax_total = 0
-        lines_total = 0
-        for i, qty, unit, sub, disc, opts in priced:
-            rate = cat.tax_bp[i]
-            tax = ((sub - disc) * rate + 5000) // 10000
-            total = sub - disc + tax
-            tax_total += tax
-            lines_total += total
-            lid = self.next_line
-            self.next_line += 1
-            out.lines.append((lid, oid, cat.ids[i], None, cat.skus[i], cat.names[i],
-                              json.dumps(opts, ensure_ascii=False) if opts else "[]", qty,
-                              unit / 100, cat.cost[i] / 100, disc / 100, rate / 100, tax / 100,
-                              total / 100))  # fmt: skip
-            parts = cat.components.get(i)
-            for comp in parts or ():
-                out.lines.append((self.next_line, oid, cat.ids[comp], lid, cat.skus[comp],
-                                  cat.names[comp], "[]", qty, 0, cat.cost[comp] / 100, 0, 0, 0,
-                                  0))  # fmt: skip
-                self.next_line += 1
-            if status in ("confirmed", "paid"):
-                for unit_pos in parts or (i,):
-                    if cat.stock[unit_pos]:
-                        self.reserved[unit_pos] += qty
+        tax_total, lines_total = self._lines(out, oid, priced, reserve=status in RESERVING)
         ts = self.ts
         when = ts(t)
         number = f"SO-{self.ymd[int((t - self.base) / DAY)]}-S{self.seed}-{self.orders_made}"
@@ -303,6 +245,85 @@ class OrderGenerator:
             confirmed_at = changes[1][3]
             for pid, cents in promo_ids:
                 out.redemptions.append((pid, b.id, oid, cents / 100, confirmed_at))
+
+    def _basket(self, c: _Customer, n: int) -> list[int]:
+        """Up to 8 products, mostly from the favourite categories, with their complements."""
+        rnd, cat = self.rnd, self.cat
+        picked: list[int] = []
+        for _ in range(min(n, 8)):
+            if rnd.random() < 0.7:
+                leaf = c.favourites[int(rnd.random() * len(c.favourites))]
+            else:
+                leaf = self.leaf_person[int(rnd.random() * len(self.leaf_person))]
+            bundles = self.bundles_by_leaf.get(leaf)
+            if bundles and rnd.random() < 0.03:
+                i = bundles[int(rnd.random() * len(bundles))]
+            else:
+                tab = cat.leaf_table[leaf]
+                i = tab[int(rnd.random() * len(tab))]
+                variants = cat.variants.get(i)
+                if variants:
+                    i = variants[int(rnd.random() * len(variants))]
+            if i in picked:
+                continue
+            picked.append(i)
+            for partner in cat.complements.get(cat.parent_of.get(i, i), ()):
+                if rnd.random() < 0.45 and partner not in picked:
+                    variants = cat.variants.get(partner)
+                    picked.append(variants[0] if variants else partner)
+        return picked
+
+    def _priced(self, picked: list[int], z: float, b: Buyer, currency: str,
+                channel: str) -> list[list]:  # fmt: skip
+        """[position, quantity, unit, subtotal, discount, options] per product: quantities
+        spread the order's spend (businesses buy in bulk), prices as the engine finds them."""
+        rnd, cat = self.rnd, self.cat
+        per_line = z / len(picked)
+        cap = 60 if b.is_org else 3
+        priced = []
+        for i in picked:
+            base_price = cat.price[i]
+            qty = 1 if base_price >= per_line else min(cap, int(per_line / base_price + 0.5))
+            if not b.is_org and rnd.random() < 0.85:
+                qty = 1
+            unit = self._unit_price(i, qty, currency, channel, b.tag_ids)
+            opts: list = []
+            if i in cat.options:
+                opts, delta = self._options(i)
+                unit += delta
+            priced.append([i, qty, unit, unit * qty, 0, opts])
+        return priced
+
+    def _lines(self, out: SalesBatch, oid: int, priced: list[list], *,
+               reserve: bool) -> tuple[int, int]:  # fmt: skip
+        """Order lines (bundles with their component lines); returns (tax, total) in cents.
+        Units of an order that holds stock are added to the reservations."""
+        cat = self.cat
+        tax_total = 0
+        lines_total = 0
+        for i, qty, unit, sub, disc, opts in priced:
+            rate = cat.tax_bp[i]
+            tax = ((sub - disc) * rate + 5000) // 10000
+            total = sub - disc + tax
+            tax_total += tax
+            lines_total += total
+            lid = self.next_line
+            self.next_line += 1
+            out.lines.append((lid, oid, cat.ids[i], None, cat.skus[i], cat.names[i],
+                              json.dumps(opts, ensure_ascii=False) if opts else "[]", qty,
+                              unit / 100, cat.cost[i] / 100, disc / 100, rate / 100, tax / 100,
+                              total / 100))  # fmt: skip
+            parts = cat.components.get(i)
+            for comp in parts or ():
+                out.lines.append((self.next_line, oid, cat.ids[comp], lid, cat.skus[comp],
+                                  cat.names[comp], "[]", qty, 0, cat.cost[comp] / 100, 0, 0, 0,
+                                  0))  # fmt: skip
+                self.next_line += 1
+            if reserve:
+                for unit_pos in parts or (i,):
+                    if cat.stock[unit_pos]:
+                        self.reserved[unit_pos] += qty
+        return tax_total, lines_total
 
     def _unit_price(self, i: int, qty: int, currency: str, channel: str, tags) -> int:
         """As ``pricing._unit_price``: the highest-priority list that applies, the largest

@@ -106,11 +106,13 @@ def make_history(
     buyers, plan = [], []
     for person in people:
         favourite = rnd.choice(CATEGORIES)
-        start = first_day + dt.timedelta(days=rnd.randint(0, 200))
+        start = first_day + dt.timedelta(
+            days=rnd.randint(0, min(200, (as_of - first_day).days // 2))
+        )
         end = as_of
         dropout = None
         if rnd.random() < dropout_share:
-            dropout = start + dt.timedelta(days=rnd.randint(60, (as_of - start).days))
+            dropout = start + dt.timedelta(days=rnd.randint(30, max(31, (as_of - start).days)))
             end = dropout
         gap = rnd.uniform(15, 45)  # mean days between orders
         buyer = Buyer(person.pk, favourite, dropout)

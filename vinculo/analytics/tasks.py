@@ -20,3 +20,25 @@ def refresh_warehouse_task(full: bool = False) -> dict:
         "seconds": round(result.seconds, 2),
         "marts": result.mart_rows,
     }
+
+
+@task()
+def run_segmentation_models_task(refresh: bool = True) -> dict:
+    """Nightly: refresh the warehouse (incremental), then run RFM, clusters, profitability,
+    preferred channel, habits, sequences and adoption in that order. A model that fails keeps
+    its failed run and the others still run; the result says which did what."""
+    from vinculo.analytics.cli_models import ORDER, runner
+    from vinculo.analytics.runs import latest_run
+
+    if refresh:
+        warehouse.refresh()
+    done: dict[str, dict] = {}
+    for model in ORDER:
+        try:
+            runner(model, {})()
+        except Exception as exc:  # one model failing must not stop the others
+            done[model] = {"status": "failed", "error": repr(exc)}
+            continue
+        run = latest_run(model)
+        done[model] = {"status": "done", "version": run.version if run else None}
+    return done

@@ -52,7 +52,9 @@ def build_shop(admin, rep, *, extra_customers: int = 0) -> dict:
         lines = (
             [CartLine(phone.pk, 1), CartLine(case.pk, 2)] if i % 2 == 0 else [CartLine(lamp.pk, 1)]
         )
-        order = orders.create_order(actor=admin, customer_id=customer.pk, lines=lines)
+        # The order's owner is whoever takes it: Ana's rep takes hers.
+        seller = rep if customer.owner_id == rep.pk else admin
+        order = orders.create_order(actor=seller, customer_id=customer.pk, lines=lines)
         orders.set_order_status(actor=admin, order_id=order.pk, status="confirmed")
         interactions.log_interaction(
             actor=rep, customer_id=customer.pk, kind="call", channel="phone", subject="hi"
@@ -79,3 +81,21 @@ def build_shop(admin, rep, *, extra_customers: int = 0) -> dict:
         acquisition_cost="30",
     )
     return {"ana": ana, "ben": ben, "customers": people}
+
+
+def more_buyers(admin, n: int) -> list:
+    """``n`` more customers, each with a confirmed order of the shop's phone and lamp."""
+    from vinculo.sales.models import Product
+
+    phone, lamp = Product.objects.get(sku="PH"), Product.objects.get(sku="LA")
+    people = []
+    for i in range(n):
+        customer = CustomerFactory(name=f"Buyer {i}", region=f"R{i % 7}", city=f"C{i % 11}")
+        order = orders.create_order(
+            actor=admin,
+            customer_id=customer.pk,
+            lines=[CartLine(phone.pk, 1), CartLine(lamp.pk, 1 + i % 3)],
+        )
+        orders.set_order_status(actor=admin, order_id=order.pk, status="confirmed")
+        people.append(customer)
+    return people

@@ -12,9 +12,13 @@ What the dashboards read from the models (the contract with ``vinculo/analytics/
 - ``basket`` run: ``summary["rules"]`` = list of rule dicts (antecedent, consequent, support,
   confidence, lift...).
 - ``rfm`` / ``clusters`` / ``profitability`` runs: ``summary["segments"]`` or
-  ``summary["clusters"]`` = list of dicts, shown as they are (one column per key).
+  ``summary["clusters"]`` = a list of dicts or a dict of dicts by code, shown as they are
+  (one column per key).
+- ``Customer.scores["rfm"]``: ``{"r": 1..5, "f": 1..5, "monetary": x, ...}`` (the RFM grid;
+  without an rfm run the grid is computed from the warehouse's quintiles).
 - ``Customer.scores["clv"]``: a number or ``{"clv": x, ...}``.
-- ``Customer.scores["churn"]``: ``{"risk": 0..1 (or "probability"), "reasons": [str, ...]}``.
+- ``Customer.scores["churn"]``: ``{"p": 0..1 (or "risk"), "band": str,
+  "reasons": [{"feature": str, "value": x}, ...] or [str, ...]}``.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
-from django.db.models import FloatField, Q
+from django.db.models import Avg, Count, FloatField, IntegerField, Q
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -470,21 +474,36 @@ def marketing() -> Dashboard:
     return d
 
 
+def _flat(value):
+    """A summary value as one table cell: lists of traits/reasons become a short text."""
+    if isinstance(value, list):
+        parts = []
+        for item in value:
+            if isinstance(item, dict):
+                item = item.get("text") or item.get("label") or item.get("feature") or item
+            parts.append(str(item))
+        return "; ".join(parts)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return value
+
+
 def _run_table(model: str, key: str, slug: str, title: str, *alt_keys: str) -> Table:
-    """A model run's summary list shown as it is, or an empty table naming the command."""
+    """A model run's summary entries shown as they are (a list of dicts, or a dict of dicts
+    keyed by code), or an empty table naming the command that fills it."""
     run = latest_run(model)
     summary = (run.summary or {}) if run else {}
-    items = next((summary[k] for k in (key, *alt_keys) if isinstance(summary.get(k), list)), [])
-    rows = [r for r in items if isinstance(r, dict)]
+    items = next(
+        (summary[k] for k in (key, *alt_keys) if isinstance(summary.get(k), list | dict)), []
+    )
+    if isinstance(items, dict):
+        items = [{"code": code, **v} for code, v in items.items() if isinstance(v, dict)]
+    rows = [{k: _flat(v) for k, v in r.items()} for r in items if isinstance(r, dict)]
     columns: list[tuple[str, str]] = []
     for r in rows:
         for k in r:
             if k not in dict(columns):
                 columns.append((k, k.replace("_", " ").capitalize()))
-    rows = [
-        {k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()}
-        for r in rows
-    ]
     empty = run_hint(model) if run is None else _("The last run found nothing to show.")
     return Table(slug, title, columns, rows, empty)
 
@@ -497,7 +516,7 @@ def customer_value(*, user) -> Dashboard:
     see), segment profiles and the most profitable segments."""
     d = Dashboard()
     with _warehouse() as con:
-        d.series["rfm"] = _rows(
+        rfm_from_warehouse = _rows(
             con,
             """
             WITH q AS (
@@ -545,6 +564,16 @@ def customer_value(*, user) -> Dashboard:
             FROM mart_customer_360 GROUP BY 1, 2 ORDER BY margin DESC, 1, 2 LIMIT 20
             """,
         )
+    rfm_run = latest_run("rfm")
+    d.series["rfm"] = _rfm_grid_from_scores() if rfm_run else rfm_from_warehouse
+    d.notes["rfm_source"] = (
+        _("From the RFM run of %(date)s.") % {"date": rfm_run.as_of or rfm_run.started_at.date()}
+        if rfm_run
+        else _(
+            "Quintiles computed from the warehouse; run “vinculo analytics rfm” for the "
+            "scored segments."
+        )
+    )
     d.add(
         Table(
             "rfm",
@@ -602,6 +631,34 @@ def customer_value(*, user) -> Dashboard:
     return d
 
 
+def _rfm_grid_from_scores() -> list[dict[str, Any]]:
+    """Customers per (R, F) cell of the scores the last rfm run wrote (one grouped query)."""
+    rfm = KeyTransform("rfm", "scores")
+    cells = (
+        Customer.objects.filter(merged_into__isnull=True, scores__has_key="rfm")
+        .annotate(
+            r=Cast(KeyTextTransform("r", rfm), IntegerField()),
+            f=Cast(KeyTextTransform("f", rfm), IntegerField()),
+        )
+        .values("r", "f")
+        .annotate(
+            customers=Count("pk"),
+            monetary=Avg(Cast(KeyTextTransform("monetary", rfm), FloatField())),
+        )
+        .order_by("r", "f")
+    )
+    return [
+        {
+            "r": c["r"],
+            "f": c["f"],
+            "customers": c["customers"],
+            "monetary": Decimal(str(round(c["monetary"] or 0, 2))),
+        }
+        for c in cells
+        if c["r"] in range(1, 6) and c["f"] in range(1, 6)
+    ]
+
+
 def _clv_values() -> list[float]:
     """Each customer's CLV from ``Customer.scores["clv"]`` (aggregate: no visibility)."""
     raw = Customer.objects.filter(merged_into__isnull=True, scores__has_key="clv").values_list(
@@ -621,6 +678,7 @@ def _churn_table(user) -> Table:
         ("name", _("Customer")),
         ("owner", _("Owner")),
         ("risk_pct", _("Churn risk %")),
+        ("band", _("Band")),
         ("reasons", _("Reasons")),
     ]
     title = _("Highest churn risk (top %(n)s)") % {"n": CHURN_LIST}
@@ -628,8 +686,8 @@ def _churn_table(user) -> Table:
         return Table("churn", title, columns, [], run_hint("churn"))
     churn = KeyTransform("churn", "scores")
     risk = Coalesce(
+        Cast(KeyTextTransform("p", churn), FloatField()),
         Cast(KeyTextTransform("risk", churn), FloatField()),
-        Cast(KeyTextTransform("probability", churn), FloatField()),
     )
     qs = (
         visible_customers(user)
@@ -642,16 +700,28 @@ def _churn_table(user) -> Table:
     rows = []
     for c in qs:
         score = (c.scores or {}).get("churn") or {}
-        reasons = score.get("reasons") or score.get("reason") or []
-        if isinstance(reasons, str):
-            reasons = [reasons]
         rows.append(
             {
                 "customer_id": c.pk,
                 "name": c.name,
                 "owner": str(c.owner) if c.owner else NONE,
                 "risk_pct": round(100 * c.risk, 1),
-                "reasons": "; ".join(map(str, reasons)),
+                "band": score.get("band") or NONE,
+                "reasons": _reasons(score.get("reasons")),
             }
         )
     return Table("churn", title, columns, rows, _("No customer you can see has a churn score."))
+
+
+def _reasons(reasons) -> str:
+    """Churn reasons as text: ``[{"feature": "recency_days", "value": 200, ...}]`` gives
+    "recency_days = 200"."""
+    if isinstance(reasons, str):
+        return reasons
+    parts = []
+    for r in reasons or []:
+        if isinstance(r, dict) and "feature" in r:
+            parts.append(f"{r['feature']} = {r['value']}" if "value" in r else str(r["feature"]))
+        else:
+            parts.append(str(r))
+    return "; ".join(parts)

@@ -122,7 +122,7 @@ def _drill_links(request, drill: Drill, rows: list[dict]) -> dict:
         crumbs.append((value, _qs(request, **deeper)))
     if drill.next_level:
         for row in rows:
-            row["drill_url"] = _qs(request, **{drill.next_level.key: row["label"]})
+            row["drill_url"] = _qs(request, **{drill.level.key: row["label"]})
     dimensions = [
         (name, label, _qs(request, dim=name, **{lvl.key: None for lvl in levels}))
         for name, (label, _lv) in paths.items()

@@ -1,0 +1,84 @@
+"""vinculo analytics rfm|clusters|...|all and the nightly task, end to end."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from tests.analytics.segdata import (  # noqa: F401
+    buy,
+    contact,
+    customer,
+    products_fixture,
+    refresh,
+    warehouse_file_fixture,
+)
+from vinculo.analytics.models import ModelRun
+from vinculo.analytics.tasks import run_segmentation_models_task
+from vinculo.customers.models import Customer
+
+
+@pytest.fixture
+def history(products, rep):
+    people = []
+    for i in range(12):
+        c = customer(name=f"C{i}", owner=rep)
+        for k in range(1 + i % 4):
+            buy(c, products[("Garden", "Tech", "Books")[(i + k) % 3]], 400 - 60 * k - i)
+        contact(c, 5 + i, channel="phone" if i % 2 else "email", user=rep)
+        people.append(c)
+    return people
+
+
+def test_all_refreshes_then_runs_every_model_with_progress(history):
+    out = io.StringIO()
+    call_command("analytics", "all", stdout=out)
+    lines = out.getvalue().strip().splitlines()
+    assert len(lines) == 8 and lines[0].startswith("[1/8] warehouse: full refresh")
+    assert lines[1].startswith("[2/8] rfm: run 1, 12 customers scored")
+    assert lines[-1].startswith("[8/8] adoption: run 1")
+    assert set(ModelRun.objects.values_list("model", flat=True)) == {
+        "rfm",
+        "clusters",
+        "profitability",
+        "channels",
+        "habits",
+        "sequences",
+        "adoption",
+    }
+    assert not ModelRun.objects.filter(status="failed").exists()
+    scores = Customer.objects.get(pk=history[3].pk).scores  # four orders
+    assert {"rfm", "clusters", "profitability", "channel", "next_purchase"} <= set(scores)
+
+
+def test_one_model_prints_its_run_and_dry_run_writes_no_scores(history):
+    refresh()
+    out = io.StringIO()
+    call_command("analytics", "rfm", "--dry-run", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["model"] == "rfm" and report["metrics"]["customers_scored"] == 12
+    assert report["customers_scored"] == 0
+    assert "rfm" not in Customer.objects.get(pk=history[0].pk).scores
+
+
+def test_bad_option_and_missing_warehouse_stop_with_a_message(db):
+    with pytest.raises(CommandError, match="min-support"):
+        call_command("analytics", "sequences", "--min-support", "1.5")
+    with pytest.raises(CommandError, match="refresh") as exc:
+        call_command("analytics", "rfm")
+    assert exc.value.returncode == 2
+    assert not ModelRun.objects.filter(status="done").exists()
+
+
+def test_nightly_task_runs_every_model_and_reports_a_failure_without_stopping(products, db):
+    buy(customer(name="Only one"), products["Books"], 3)  # no repeat purchase: no sequences
+    result = run_segmentation_models_task.enqueue()
+    value = result.return_value
+    assert value["rfm"]["status"] == "done" and value["adoption"]["status"] == "done"
+    assert value["sequences"]["status"] == "failed"
+    assert "No repeat purchases" in value["sequences"]["error"]
+    assert ModelRun.objects.get(model="sequences").status == "failed"

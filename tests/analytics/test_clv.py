@@ -231,6 +231,12 @@ def test_command_defaults_to_the_last_date_and_one_year(cdnow_csv):
             "Row 2 (line 3), column 'amount': '-4.5' is negative",
         ),
         ([("a", "2025-01-01", "ten")], None, "column 'amount': 'ten' is not a number"),
+        (
+            [("a", "2025-01-01", "1"), ("b", "2025-01-02", ""), ("c", "2025-01-02", "")],
+            None,
+            "Row 2 (line 3), column 'amount': '' is not a number (1 more rows like it)",
+        ),
+        ([("a", "2025-01-01", "nan")], None, "column 'amount': 'nan' is not a number"),
         ([("", "2025-01-01", "1")], None, "Row 1 (line 2), column 'customer_id'"),
         ([], None, "has a header but no rows"),
     ],

@@ -245,6 +245,7 @@ def test_same_seed_same_orders_and_reset_removes_them():
     assert seeding.reset_seeded() == 120
     assert not Order.objects.exists() and not Lead.objects.exists()
     assert not Opportunity.objects.exists()
+    assert not Product.objects.exists()  # nothing else used the seeded catalog
     seeding.seed(customers=120, seed=21, anchor=ANCHOR)
     assert snapshot() == first
     seeding.reset_seeded()
@@ -275,3 +276,19 @@ def test_negative_lines_per_customer_is_refused():
     with pytest.raises(CommandError, match="lines-per-customer"):
         call_command("seed", customers=10, lines_per_customer=-1, stdout=StringIO())
     assert not Customer.objects.exists()
+
+
+def test_reset_keeps_the_catalog_while_other_orders_use_it():
+    seeding.seed(customers=30, seed=5, anchor=ANCHOR)
+    product = Product.objects.filter(sku__startswith="SD-", kind="simple").first()
+    mine = Customer.objects.create(name="Cliente propio", kind="person")
+    order = Order.objects.create(number="SO-OWN-1", customer=mine, channel="web")
+    OrderLine.objects.create(
+        order=order, product=product, sku=product.sku, name=product.name, quantity=1,
+        unit_price=product.price,
+    )  # fmt: skip
+    assert seeding.reset_seeded() == 30
+    assert list(Order.objects.all()) == [order]  # seeded orders gone, the own one kept
+    assert Product.objects.filter(pk=product.pk).exists()
+    assert PriceList.objects.filter(name="Tarifa USD").exists()
+    assert Customer.objects.get() == mine

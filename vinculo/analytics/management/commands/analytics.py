@@ -19,7 +19,7 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from vinculo.analytics import basket, cli_models, clv, transactions
+from vinculo.analytics import basket, cli_models, cli_predict, clv, transactions
 from vinculo.core.errors import DomainError
 
 BAD_INPUT = 2
@@ -62,10 +62,13 @@ class Command(BaseCommand):
         b.add_argument("--max-length", type=int, default=10, help=_("largest itemset (10)"))
         b.add_argument("--rules-out", help=_("CSV of the rules"))
         cli_models.add_parsers(sub)  # rfm, clusters, ... all: the warehouse models
+        cli_predict.add_parsers(sub)  # churn, propensity, forecast, clv-crm
 
     def handle(self, *args, **opts):
         if opts["model"] in cli_models.MODELS:
             return cli_models.handle(opts["model"], opts, self.stdout)
+        if opts["model"] in cli_predict.MODELS:
+            return cli_predict.handle(opts["model"], opts, self.stdout)
         try:
             report = self._clv(opts) if opts["model"] == "clv" else self._basket(opts)
         except DomainError as exc:

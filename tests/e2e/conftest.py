@@ -51,6 +51,9 @@ def browser():
 def page(browser, live_server, transactional_db):
     context = browser.new_context(base_url=live_server.url, locale="en-US")
     context.set_default_timeout(10_000)
+    # The first request of a live server warms Django up; on a loaded 2-core CI machine it
+    # can take longer than an interaction should.
+    context.set_default_navigation_timeout(30_000)
     page = context.new_page()
     yield page
     context.close()

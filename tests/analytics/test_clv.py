@@ -272,3 +272,12 @@ def test_bad_input_exits_with_code_2_and_no_traceback(tmp_path):
     assert "Row 4 (line 5), column 'date': '01/02/2025' is not a date" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_repeat_purchases_without_value_cannot_fit_the_spend_model_and_say_so():
+    day = np.datetime64("2025-01-01", "D").astype(np.int64)
+    tx = Transactions.from_arrays(
+        ["a", "a", "b", "b", "c"], [day, day + 5, day, day + 9, day + 2], [0.0] * 5
+    )
+    with pytest.raises(ValidationError, match="the spend model cannot be fitted"):
+        clv.run_clv(tx, period="day")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext as _
 from scipy import sparse
 
 from vinculo.core.errors import ValidationError
@@ -164,9 +165,9 @@ def frequent_itemsets(
     items. Itemsets hold indexes into the returned labels of the frequent items, which are in
     ascending order of support."""
     if not 0 < min_support <= 1:
-        raise ValidationError.for_field("min_support", "The minimum support must be in (0, 1].")
+        raise ValidationError.for_field("min_support", _("The minimum support must be in (0, 1]."))
     if max_length < 1:
-        raise ValidationError.for_field("max_length", "The maximum length must be at least 1.")
+        raise ValidationError.for_field("max_length", _("The maximum length must be at least 1."))
     min_count = max(1, math.ceil(min_support * len(baskets) * (1 - EPS)))
     labels, frequent, counts, bits, matrix = _encode(baskets, min_count)
     if len(frequent) == 0:
@@ -222,7 +223,7 @@ def association_rules(levels: list[Level], n_baskets: int, *, min_confidence: fl
     (every subset of a frequent itemset is frequent, so every antecedent's count is known)."""
     if not 0 <= min_confidence <= 1:
         raise ValidationError.for_field(
-            "min_confidence", "The minimum confidence must be in [0, 1]."
+            "min_confidence", _("The minimum confidence must be in [0, 1].")
         )
     base = max(len(levels[0].counts), 2) if levels else 2
     item_support = np.zeros(base)
@@ -264,7 +265,7 @@ def mine_rules(
 ) -> BasketResult:
     """Frequent itemsets and one-consequent association rules of a list of baskets. Pure."""
     if not baskets:
-        raise ValidationError.for_field("baskets", "There are no baskets.")
+        raise ValidationError.for_field("baskets", _("There are no baskets."))
     started = time.perf_counter()
     labels, levels, distinct = frequent_itemsets(
         baskets, min_support=min_support, max_length=max_length

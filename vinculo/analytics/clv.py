@@ -20,6 +20,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext as _
 from scipy import optimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 from threadpoolctl import threadpool_limits
@@ -69,13 +70,16 @@ def summarise(
     """Frequency, recency and age of every customer who bought on or before the calibration
     end (default: the last date in the data)."""
     if period not in DAYS_PER_PERIOD:
-        raise ValidationError.for_field("period", f"Unknown period {period!r} (week or day).")
+        raise ValidationError.for_field(
+            "period", _("Unknown period '%(period)s' (week or day).") % {"period": period}
+        )
     days, codes, amounts = transactions.day, transactions.customer_code, transactions.amount
     end_day = int(days.max()) if calibration_end is None else _day_number(calibration_end)
     keep = days <= end_day
     if not keep.any():
         raise ValidationError.for_field(
-            "calibration_end", f"No purchase on or before the calibration end {calibration_end}."
+            "calibration_end",
+            _("No purchase on or before the calibration end %(date)s.") % {"date": calibration_end},
         )
     days, codes, amounts = days[keep], codes[keep], amounts[keep]
     order = np.lexsort((days, codes))
@@ -161,10 +165,10 @@ def _bgnbd_terms(params, x, t_x, T, ux, at_x):
 
 def fit_bgnbd(frequency, recency, T) -> BGNBDParams:
     """Maximum-likelihood BG/NBD parameters (L-BFGS-B on log-parameters)."""
-    (x, t_x, age), weight, _ = _distinct_rows(frequency, recency, T)
+    (x, t_x, age), weight, _inverse = _distinct_rows(frequency, recency, T)
     if len(x) == 0 or not (x > 0).any():
         raise ValidationError.for_field(
-            "transactions", "No customer bought more than once: BG/NBD cannot be fitted."
+            "transactions", _("No customer bought more than once: BG/NBD cannot be fitted.")
         )
     # Time is rescaled so the largest age is 10: the optimiser then starts near the answer
     # whatever the period.
@@ -182,7 +186,7 @@ def fit_bgnbd(frequency, recency, T) -> BGNBDParams:
     res = _minimise(objective, np.zeros(4))
     r, alpha, a, b = np.exp(res.x)
     alpha /= scale
-    ll, _ = bgnbd_loglik_terms((r, alpha, a, b), x, t_x / scale, age / scale)
+    ll, _grads = bgnbd_loglik_terms((r, alpha, a, b), x, t_x / scale, age / scale)
     return BGNBDParams(float(r), float(alpha), float(a), float(b), float((ll * weight).sum()))
 
 
@@ -200,7 +204,8 @@ def _minimise(objective, x0):
         )
     if not np.isfinite(res.fun) or (not res.success and "ABNORMAL" not in str(res.message)):
         raise ValidationError.for_field(
-            "transactions", f"The model could not be fitted to this data ({res.message})."
+            "transactions",
+            _("The model could not be fitted to this data (%(reason)s).") % {"reason": res.message},
         )
     return res
 
@@ -284,8 +289,10 @@ def fit_gamma_gamma(frequency, monetary) -> GammaGammaParams:
     if use.sum() < 2:
         raise ValidationError.for_field(
             "amount",
-            "Fewer than two customers with repeat purchases of positive value: "
-            "the spend model cannot be fitted.",
+            _(
+                "Fewer than two customers with repeat purchases of positive value: "
+                "the spend model cannot be fitted."
+            ),
         )
     x, m = frequency[use], monetary[use]
     scale = 1.0 / float(m.mean())  # spend in units of its mean, so the start is near
@@ -324,7 +331,7 @@ def lifetime_value(
     ``discount_rate`` from the step's end. A step is one period, or 1/52 of the horizon when
     that is longer (a year of days is discounted week by week, not 365 times).
     Returns (expected_purchases, clv). Evaluated once per distinct (x, t_x, T)."""
-    (x, t_x, age), _, inverse = _distinct_rows(frequency, recency, T)
+    (x, t_x, age), _counts, inverse = _distinct_rows(frequency, recency, T)
     years_per_period = DAYS_PER_PERIOD[period] / DAYS_PER_YEAR
     value_factor = np.zeros(len(x))
     previous = np.zeros(len(x))
@@ -373,9 +380,9 @@ def run_clv(
     purchases, spend and discounted value over the horizon (default: one year). Pure: reads
     its input, writes nothing."""
     if horizon is not None and horizon < 0:
-        raise ValidationError.for_field("horizon", "The horizon must not be negative.")
+        raise ValidationError.for_field("horizon", _("The horizon must not be negative."))
     if discount_rate <= -1:
-        raise ValidationError.for_field("discount_rate", "The discount rate must be above -1.")
+        raise ValidationError.for_field("discount_rate", _("The discount rate must be above -1."))
     summary = summarise(transactions, period=period, calibration_end=calibration_end)
     if horizon is None:
         horizon = round(DAYS_PER_YEAR / DAYS_PER_PERIOD[period])

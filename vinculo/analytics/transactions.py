@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext as _
 
 from vinculo.core.errors import ValidationError
 
@@ -43,7 +44,7 @@ def _read_csv(path: Path, required: tuple[str, ...], numeric: str = "") -> pd.Da
     as numbers everywhere, that column as floats (C speed; the caller checks the text of a file
     where it does not parse, to name the bad row)."""
     if not path.is_file():
-        raise ValidationError.for_field("file", f"No file {path}.")
+        raise ValidationError.for_field("file", _("No file %(path)s.") % {"path": path})
     options = {"keep_default_na": False, "skipinitialspace": True, "encoding": "utf-8-sig"}
     if numeric:
         try:
@@ -55,10 +56,11 @@ def _read_csv(path: Path, required: tuple[str, ...], numeric: str = "") -> pd.Da
     try:
         frame = pd.read_csv(path, dtype=str, **options)
     except pd.errors.EmptyDataError as exc:
-        raise ValidationError.for_field("file", f"{path} is empty.") from exc
+        raise ValidationError.for_field("file", _("%(path)s is empty.") % {"path": path}) from exc
     except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
         raise ValidationError.for_field(
-            "file", f"{path} is not a readable CSV file: {exc}"
+            "file",
+            _("%(path)s is not a readable CSV file: %(error)s") % {"path": path, "error": exc},
         ) from exc
     return _read_csv_checked(path, required, frame)
 
@@ -69,11 +71,18 @@ def _read_csv_checked(path: Path, required: tuple[str, ...], frame: pd.DataFrame
     if missing:
         raise ValidationError.for_field(
             missing[0],
-            f"Missing column {', '.join(repr(c) for c in missing)} in {path.name} "
-            f"(found: {', '.join(frame.columns)}; needed: {', '.join(required)}).",
+            _("Missing column %(missing)s in %(file)s (found: %(found)s; needed: %(needed)s).")
+            % {
+                "missing": ", ".join(repr(c) for c in missing),
+                "file": path.name,
+                "found": ", ".join(frame.columns),
+                "needed": ", ".join(required),
+            },
         )
     if frame.empty:
-        raise ValidationError.for_field("file", f"{path.name} has a header but no rows.")
+        raise ValidationError.for_field(
+            "file", _("%(file)s has a header but no rows.") % {"file": path.name}
+        )
     return frame
 
 
@@ -83,11 +92,21 @@ def _refuse(column: str, bad: np.ndarray, values: pd.Series, problem: str) -> No
     if len(rows) == 0:
         return
     first = int(rows[0])
-    more = f" ({len(rows) - 1} more rows like it)" if len(rows) > 1 else ""
+    more = _(" (%(count)d more rows like it)") % {"count": len(rows) - 1} if len(rows) > 1 else ""
     raise ValidationError.for_field(
         column,
-        f"Row {first + 1} (line {first + 2}), column {column!r}: {str(values.iloc[first])!r} "
-        f"{problem}{more}. Nothing was fitted.",
+        _(
+            "Row %(row)d (line %(line)d), column %(column)s: %(value)s %(problem)s%(more)s. "
+            "Nothing was fitted."
+        )
+        % {
+            "row": first + 1,
+            "line": first + 2,
+            "column": repr(column),
+            "value": repr(str(values.iloc[first])),
+            "problem": problem,
+            "more": more,
+        },
     )
 
 
@@ -95,19 +114,22 @@ def read_transactions(path: str | Path) -> Transactions:
     """Read a CSV with columns customer_id, date (YYYY-MM-DD) and amount (>= 0)."""
     frame = _read_csv(Path(path), TRANSACTION_COLUMNS, numeric="amount")
     customer = frame["customer_id"].str.strip()
-    _refuse("customer_id", (customer == "").to_numpy(), customer, "is empty")
+    _refuse("customer_id", (customer == "").to_numpy(), customer, _("is empty"))
     raw_date = frame["date"].str.strip()
     dates = pd.to_datetime(raw_date, format="ISO8601", errors="coerce")
-    _refuse("date", dates.isna().to_numpy(), raw_date, "is not a date (YYYY-MM-DD)")
+    _refuse("date", dates.isna().to_numpy(), raw_date, _("is not a date (YYYY-MM-DD)"))
     if pd.api.types.is_numeric_dtype(frame["amount"]):
         raw_amount = amount = frame["amount"]
     else:  # read as text: some value is not a number
         raw_amount = frame["amount"].str.strip()
         amount = pd.to_numeric(raw_amount, errors="coerce")
     _refuse(
-        "amount", (amount.isna() | ~np.isfinite(amount)).to_numpy(), raw_amount, "is not a number"
+        "amount",
+        (amount.isna() | ~np.isfinite(amount)).to_numpy(),
+        raw_amount,
+        _("is not a number"),
     )
-    _refuse("amount", (amount < 0).to_numpy(), raw_amount, "is negative")
+    _refuse("amount", (amount < 0).to_numpy(), raw_amount, _("is negative"))
     day = dates.dt.tz_localize(None) if dates.dt.tz is not None else dates
     return Transactions.from_arrays(
         customer.to_numpy(),
@@ -121,7 +143,7 @@ def read_basket_lines(path: str | Path) -> list[list[str]]:
     item; an item repeated in a basket counts once). Blank lines are skipped."""
     path = Path(path)
     if not path.is_file():
-        raise ValidationError.for_field("file", f"No file {path}.")
+        raise ValidationError.for_field("file", _("No file %(path)s.") % {"path": path})
     baskets = []
     try:
         with path.open(encoding="utf-8-sig") as handle:
@@ -131,9 +153,11 @@ def read_basket_lines(path: str | Path) -> list[list[str]]:
                 if items:
                     baskets.append(items)
     except UnicodeDecodeError as exc:
-        raise ValidationError.for_field("file", f"{path} is not UTF-8 text: {exc}") from exc
+        raise ValidationError.for_field(
+            "file", _("%(path)s is not UTF-8 text: %(error)s") % {"path": path, "error": exc}
+        ) from exc
     if not baskets:
-        raise ValidationError.for_field("file", f"{path.name} has no baskets.")
+        raise ValidationError.for_field("file", _("%(file)s has no baskets.") % {"file": path.name})
     return baskets
 
 
@@ -143,8 +167,8 @@ def read_basket_rows(path: str | Path) -> list[list[str]]:
     frame = _read_csv(Path(path), ("basket_id", "item"))
     basket = frame["basket_id"].str.strip()
     item = frame["item"].str.strip()
-    _refuse("basket_id", (basket == "").to_numpy(), basket, "is empty")
-    _refuse("item", (item == "").to_numpy(), item, "is empty")
+    _refuse("basket_id", (basket == "").to_numpy(), basket, _("is empty"))
+    _refuse("item", (item == "").to_numpy(), item, _("is empty"))
     grouped: dict[str, dict[str, None]] = {}
     for b, i in zip(basket.to_numpy(), item.to_numpy(), strict=True):
         grouped.setdefault(b, {})[i] = None

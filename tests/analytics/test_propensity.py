@@ -62,7 +62,8 @@ def test_offers_are_never_a_category_bought_in_the_last_30_days(admin):
     assert stored == result.scores[next(iter(result.scores))]
     run = ModelRun.objects.get(pk=result.run_id)
     assert run.customers_scored == run.summary["customers"] == len(result.scores)
-    assert sum(run.summary["offers_by_category"].values()) == len(result.scores)
+    assert sum(run.summary["offers_by_category"].values()) == checked
+    assert run.summary["no_offer"] == len(result.scores) - checked
 
 
 def test_orders_without_categories_are_refused_and_nothing_is_written(admin):

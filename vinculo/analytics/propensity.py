@@ -185,10 +185,11 @@ def run_propensity(
                 "per_category": per_category_auc(X_valid, y_valid, p_valid),
             },
         }
-        offered = Counter(o["category"] for o in offers.values())
+        offered = Counter(o["category"] for o in offers.values() if o["category"])
         run.summary = {
             "customers": len(offers),
-            "offers_by_category": {str(k): v for k, v in offered.most_common()},
+            "offers_by_category": dict(offered.most_common()),
+            "no_offer": sum(1 for o in offers.values() if not o["category"]),
         }
         run.customers_scored = write_scores(model="nbo", scores=offers) if write else 0
     return PropensityResult(run.pk, run.version, run.metrics, run.summary, offers)

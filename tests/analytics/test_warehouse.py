@@ -274,3 +274,17 @@ def test_empty_database_gives_empty_marts(db):
     result = warehouse.refresh(as_of=AS_OF)
     assert result.mart_rows["mart_customer_360"] == 0 and result.mart_rows["mart_sales"] == 0
     assert warehouse.query("SELECT count(*) AS n FROM dim_date") == [{"n": 1}]
+
+
+def test_a_delete_balanced_by_an_insert_is_still_found(rep, dataset):
+    ana = dataset["ana"]
+    warehouse.refresh(as_of=AS_OF)
+    victim = ana.interactions.filter(channel="email").get()
+    interactions.delete_interaction(actor=rep, interaction_id=victim.pk)
+    interactions.log_interaction(
+        actor=rep, customer_id=ana.pk, kind="sms", channel="sms", subject="new"
+    )
+    result = warehouse.refresh(as_of=AS_OF)
+    assert {s.source: s.deleted for s in result.sources}["interactions"] == 1
+    a = c360(ana.pk)
+    assert (a["interactions"], a["interactions_email"], a["interactions_sms"]) == (3, 0, 1)

@@ -81,7 +81,7 @@ def compute(*, cost_per_case: float = COST_PER_CASE) -> ProfitabilityResult:
     else:
         segments = rfm.compute(buyers).set_index("customer_id")["segment"]
         df["rfm_segment"] = segments.reindex(df.index).fillna("")
-        grouped = clusters.compute(buyers)
+        grouped = clusters.compute_cached(buyers)
         df["cluster"] = grouped.labels.reindex(df.index).fillna(-1).astype(int)
     labels = {k: str(v) for k, v in rfm.SEGMENTS.items()}
     labels[""] = _("No orders")

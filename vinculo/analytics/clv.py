@@ -121,13 +121,10 @@ def _distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, 
     cols = [np.asarray(col, dtype=float) for col in columns]
     n = len(cols[0])
     key = np.zeros(n, dtype=np.int64)
-    size = 1
     for col in cols:
         codes, uniques = pd.factorize(col)
-        size *= max(len(uniques), 1)
-        if size >= 2**62:  # cannot happen with three columns of at most a billion values
-            raise ValueError("too many distinct values to combine")
-        key = key * len(uniques) + codes
+        # Re-factorising keeps the combined key below n x (distinct values): no overflow.
+        key = pd.factorize(key)[0].astype(np.int64) * len(uniques) + codes
     inverse, distinct = pd.factorize(key)
     first = np.empty(len(distinct), dtype=np.int64)
     first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # the first row of each distinct key

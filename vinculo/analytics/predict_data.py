@@ -23,6 +23,7 @@ from vinculo.core.errors import ValidationError
 TREND_DAYS = 90
 WINDOW_DAYS = 365  # interactions, cases and campaign touches are counted over the last year
 TOP_SOURCES = 8
+TOP_OUTCOMES = 8
 # Optional facts: the first existing table with a customer_id and one of the date columns.
 OPTIONAL_FACTS = {
     "cases": (("fact_case", "fact_service_case"), ("opened_date", "created_date")),
@@ -37,13 +38,19 @@ OPTIONAL_FACTS = {
 class Frames:
     orders: pd.DataFrame  # order_id, customer_id, day (datetime64), revenue, margin
     lines: pd.DataFrame  # customer_id, day, category, product_id, sku, name, revenue, margin
-    interactions: pd.DataFrame  # customer_id, day, channel
+    interactions: pd.DataFrame  # customer_id, day, channel, outcome
     customers: pd.DataFrame  # customer_id, acquired (datetime64), source
     optional: dict[str, pd.DataFrame] = field(default_factory=dict)  # customer_id, day
 
     @property
     def channels(self) -> list[str]:
         return sorted(self.interactions["channel"].dropna().unique().tolist())
+
+    @property
+    def outcomes(self) -> list[str]:
+        """The most frequent interaction outcomes (calls answered, not interested...)."""
+        counts = self.interactions["outcome"].fillna("").value_counts()
+        return sorted(o for o in counts.index[: TOP_OUTCOMES + 1] if o)[:TOP_OUTCOMES]
 
     @property
     def sources(self) -> list[str]:
@@ -86,7 +93,7 @@ def load(*, as_of: dt.date) -> Frames:
             [as_of],
         ).df()
         interactions = con.execute(
-            "SELECT customer_id, CAST(occurred_date AS TIMESTAMP) AS day, channel "
+            "SELECT customer_id, CAST(occurred_date AS TIMESTAMP) AS day, channel, outcome "
             "FROM fact_interaction WHERE channel <> ? AND occurred_date <= ?",
             [INTERNAL, as_of],
         ).df()
@@ -179,6 +186,10 @@ def features(frames: Frames, cutoff: dt.date, customers: pd.Index) -> pd.DataFra
     for channel in frames.channels:
         column = per_channel[channel] if channel in per_channel else pd.Series(dtype=float)
         out[f"interactions_{channel}"] = column.reindex(customers).fillna(0)
+    per_outcome = i.groupby(["customer_id", "outcome"]).size().unstack(fill_value=0)
+    for outcome in frames.outcomes:
+        column = per_outcome[outcome] if outcome in per_outcome else pd.Series(dtype=float)
+        out[f"outcome_{outcome}"] = column.reindex(customers).fillna(0)
     last_contact = frames.interactions[frames.interactions["day"] <= c].groupby("customer_id")
     out["days_since_contact"] = (c - last_contact["day"].max()).dt.days
     for name, frame in frames.optional.items():

@@ -82,3 +82,28 @@ def test_nightly_task_runs_every_model_and_reports_a_failure_without_stopping(pr
     assert value["sequences"]["status"] == "failed"
     assert "No repeat purchases" in value["sequences"]["error"]
     assert ModelRun.objects.get(model="sequences").status == "failed"
+
+
+REFUSED_WITHOUT_DATA = {
+    "rfm": "No orders",
+    "clusters": "No orders",
+    "channels": "No interactions or orders",
+    "sequences": "No repeat purchases",
+}
+
+
+@pytest.mark.parametrize(
+    "model", ["rfm", "clusters", "profitability", "channels", "habits", "sequences", "adoption"]
+)
+def test_a_warehouse_without_orders_is_refused_clearly_or_reported_empty(model, rep):
+    window_shopper = customer(name="Window shopper", owner=rep)
+    refresh()
+    out = io.StringIO()
+    if model in REFUSED_WITHOUT_DATA:
+        with pytest.raises(CommandError, match=REFUSED_WITHOUT_DATA[model]):
+            call_command("analytics", model, stdout=out)
+        assert ModelRun.objects.get(model=model).status == "failed"
+        assert Customer.objects.get(pk=window_shopper.pk).scores == {}
+    else:
+        call_command("analytics", model, stdout=out)
+        assert json.loads(out.getvalue())["model"] == model

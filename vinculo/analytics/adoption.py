@@ -20,6 +20,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext as _
 
 from vinculo.analytics import segmentation as seg
 from vinculo.analytics import warehouse
@@ -159,7 +160,7 @@ def run_adoption(*, weeks: int = 12, months: int = 12) -> dict:
     as_of = seg.as_of()
     with model_run("adoption", params={"weeks": weeks, "months": months}, as_of=as_of) as run:
         report = compute(as_of=as_of, weeks=weeks, months=months)
-        seg.require_rows(pd.DataFrame(report["users"]), what="users")
+        seg.require_rows(pd.DataFrame(report["users"]), what=_("users"))
         active = [u for u in report["users"] if (u["interactions_per_week"] or 0) > 0]
         run.metrics = {
             "users": len(report["users"]),

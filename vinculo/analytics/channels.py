@@ -11,6 +11,7 @@ first, so runs are repeatable), and its share is its weight over the customer's 
 from __future__ import annotations
 
 import pandas as pd
+from django.utils.translation import gettext as _
 
 from vinculo.analytics import segmentation as seg
 from vinculo.analytics import warehouse
@@ -76,7 +77,7 @@ def run_channels(*, write: bool = True) -> pd.DataFrame:
     params = {"weights": WEIGHTS, "half_life_days": HALF_LIFE_DAYS}
     with model_run("channels", params=params, as_of=as_of) as run:
         df = compute(as_of)
-        seg.require_rows(df, what="interactions or orders")
+        seg.require_rows(df, what=_("interactions or orders"))
         counts = df["channel"].value_counts()
         run.metrics = {
             "customers": len(df),

@@ -205,7 +205,7 @@ def run_clusters(*, write: bool = True) -> ClusterResult:
     params = {"k_range": [K_RANGE.start, K_RANGE.stop - 1], "sample": SAMPLE}
     with model_run("clusters", params={**params, "random_state": RANDOM_STATE}, as_of=as_of) as run:
         buyers, excluded = seg.buyers_frame()
-        seg.require_rows(buyers, what="orders")
+        seg.require_rows(buyers, what=_("orders"))
         result = compute_cached(buyers)
         run.metrics = {
             "silhouette": {str(k): v for k, v in result.silhouette.items()},

@@ -130,7 +130,7 @@ def run_profitability(*, cost_per_case: float = COST_PER_CASE, write: bool = Tru
     with model_run("profitability", params=params, as_of=as_of) as run:
         result = compute(cost_per_case=cost_per_case)
         df = result.frame
-        seg.require_rows(df, what="customers")
+        seg.require_rows(df, what=_("customers"))
         unprofitable = int((df["net_contribution"] < 0).sum())
         run.metrics = {
             "customers": len(df),

@@ -118,7 +118,7 @@ def run_rfm(*, write: bool = True) -> RFMResult:
     as_of = seg.as_of()
     with model_run("rfm", params={"quantiles": 5}, as_of=as_of) as run:
         buyers, excluded = seg.buyers_frame()
-        seg.require_rows(buyers, what="orders")
+        seg.require_rows(buyers, what=_("orders"))
         df = compute(buyers)
         summary = summarise(df)
         run.metrics = {

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from django.utils.translation import gettext as _
 
 from vinculo.analytics import segmentation as seg
 from vinculo.analytics import warehouse
@@ -82,7 +83,7 @@ def _last_orders(level: int) -> pd.DataFrame:
 
 def compute(*, level: int = 1) -> SequenceResult:
     if level not in LEVELS:
-        raise ValidationError.for_field("level", "The category level is 1 or 2.")
+        raise ValidationError.for_field("level", _("The category level is 1 or 2."))
     t = transitions(level)
     matrix = (
         t.pivot_table(index="from_category", columns="to_category", values="probability")
@@ -124,7 +125,7 @@ def run_sequences(*, level: int = 1, min_support: float = 0.01, write: bool = Tr
     with model_run("sequences", params=params, as_of=as_of) as run:
         result = compute(level=level)
         t = result.transitions
-        seg.require_rows(t, what="repeat purchases")
+        seg.require_rows(t, what=_("repeat purchases"))
         strong = t[t["support"] >= min_support].head(TOP)
         run.metrics = {
             "transitions": int(t["transitions"].sum()),

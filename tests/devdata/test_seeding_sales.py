@@ -292,3 +292,30 @@ def test_reset_keeps_the_catalog_while_other_orders_use_it():
     assert Product.objects.filter(pk=product.pk).exists()
     assert PriceList.objects.filter(name="Tarifa USD").exists()
     assert Customer.objects.get() == mine
+
+
+@pytest.mark.django_db(transaction=True)
+def test_generating_in_a_child_process_writes_the_same_rows(monkeypatch):
+    """Large seeds generate in a forked process while the parent writes: same data."""
+
+    def snapshot():
+        return (
+            sorted(Customer.objects.values_list("external_id", "name", "last_contact_at")),
+            sorted(Order.objects.values_list("number", "status", "total", "updated_at")),
+            sorted(OrderLine.objects.values_list("order__number", "sku", "quantity", "total")),
+            sorted(Product.objects.values_list("sku", "stock_on_hand", "stock_reserved")),
+            sorted(Lead.objects.values_list("customer__external_id", "status", "source")),
+        )
+
+    used = []
+    real_ahead = seeding._ahead
+    monkeypatch.setattr(seeding, "_ahead", lambda *a: used.append(1) or real_ahead(*a))
+    monkeypatch.setattr(seeding, "AHEAD_FROM", 1)
+    ahead = seeding.seed(customers=60, seed=9, anchor=ANCHOR, batch=25)
+    assert used  # the child process did the generating
+    forked = snapshot()
+    assert forked[1] and ahead.sales.orders == len(forked[1])
+    seeding.reset_seeded()
+    monkeypatch.setattr(seeding, "AHEAD_FROM", 10**9)
+    seeding.seed(customers=60, seed=9, anchor=ANCHOR, batch=25)
+    assert snapshot() == forked

@@ -121,10 +121,25 @@ class SalesStep:
             batch.customers[i] = tuple(row)
         return next_iid
 
-    def write(self, writer) -> None:
+    def take(self) -> tuple[SalesBatch, PipelineBatch]:
+        """The rows generated for the last batch (handed to ``write``)."""
+        rows = (self.sales, self.pipe)
+        self.sales, self.pipe = SalesBatch(), PipelineBatch()
+        return rows
+
+    def reserved(self) -> dict[int, int]:
+        return dict(self.orders.reserved) if self.enabled else {}
+
+    def set_reserved(self, reserved: dict[int, int]) -> None:
+        """Reservations counted by a generator that ran in another process."""
+        if self.enabled:
+            self.orders.reserved.clear()
+            self.orders.reserved.update(reserved)
+
+    def write(self, writer, rows: tuple[SalesBatch, PipelineBatch]) -> None:
         if not self.enabled:
             return
-        s, p, st = self.sales, self.pipe, self.stats
+        (s, p), st = rows, self.stats
         writer.insert(Opportunity._meta.db_table, OPP_COLS, p.opportunities)
         writer.insert(StageHistory._meta.db_table, HISTORY_COLS, p.history)
         writer.insert(Lead._meta.db_table, LEAD_COLS, p.leads)
@@ -139,7 +154,6 @@ class SalesStep:
         st.leads += len(p.leads)
         st.opportunities += len(p.opportunities)
         st.stage_history += len(p.history)
-        self.sales, self.pipe = SalesBatch(), PipelineBatch()
 
     def finish(self) -> None:
         """Units of confirmed and paid orders are reserved; on-hand grows by as much, so free

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing as mp
+import os
+import queue as pyqueue
 import random
 import time
 from collections.abc import Callable
@@ -218,6 +221,8 @@ TASK_TITLES = {
 STAGES = ["subscriber", "lead", "opportunity", "customer", "inactive", "lost"]
 STAGE_WEIGHTS = [10, 25, 10, 40, 10, 5]
 HISTORY_DAYS = 3 * 365
+# From this many customers, rows are generated in a child process while this one writes.
+AHEAD_FROM = 50_000
 _utc = dt.datetime.fromtimestamp
 
 
@@ -761,16 +766,12 @@ def seed(
                                  lines_per_customer=lines_per_customer,
                                  stats=stats.sales)  # fmt: skip
     through = _table(Customer.tags.through)
-    with _bulk_mode(large=customers >= 50_000):
-        done = 0
-        while done < customers:
-            size = min(batch, customers - done)
-            b = _Batch()
-            first_cid = next_cid
-            for ordinal in range(done, done + size):
-                next_iid = gen.customer(b, next_cid, ordinal, next_iid)
-                next_cid += 1
-            next_iid = sales.generate(b, next_iid)
+    large = customers >= 50_000
+    batches = _generate(gen, sales, customers, batch, next_cid, next_iid)
+    if customers >= AHEAD_FROM and not connection.in_atomic_block and _can_fork():
+        batches = _ahead(batches, sales)
+    with _bulk_mode(large=large):
+        for size, first_cid, last_cid, b, sales_rows in batches:
             with transaction.atomic():
                 writer.insert(_table(Customer), CUSTOMER_COLS, b.customers)
                 writer.insert(_table(CustomerEmail), EMAIL_COLS, b.emails)
@@ -779,10 +780,9 @@ def seed(
                 writer.insert(through, TAG_COLS, b.tag_links)
                 writer.insert(_table(Interaction), INTERACTION_COLS, b.interactions)
                 writer.insert(_table(Task), TASK_COLS, b.tasks)
-                sales.write(writer)
+                sales.write(writer, sales_rows)
                 if writer.vendor == "sqlite":
-                    _index_range(first_cid, next_cid - 1)
-            done += size
+                    _index_range(first_cid, last_cid)
             stats.customers += size
             stats.organizations += sum(1 for r in b.customers if r[4] == "organization")
             stats.emails += len(b.emails)
@@ -798,6 +798,69 @@ def seed(
     _sync_sequences()
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _generate(gen: _Generator, sales: sales_step.SalesStep, customers: int, batch: int,
+              next_cid: int, next_iid: int):  # fmt: skip
+    """Batches of rows to write: (size, first id, last id, customer rows, sales rows)."""
+    done = 0
+    while done < customers:
+        size = min(batch, customers - done)
+        b = _Batch()
+        first_cid = next_cid
+        for ordinal in range(done, done + size):
+            next_iid = gen.customer(b, next_cid, ordinal, next_iid)
+            next_cid += 1
+        next_iid = sales.generate(b, next_iid)
+        b.buyers = []  # only the generators need them
+        yield size, first_cid, next_cid - 1, b, sales.take()
+        done += size
+
+
+def _can_fork() -> bool:
+    return "fork" in mp.get_all_start_methods()
+
+
+def _ahead(batches, sales: sales_step.SalesStep):
+    """Generate in a forked child process, at most two batches ahead, while this process
+    writes: generating and writing take about as long each, so a large seed takes ~40 %
+    less time on two cores. The child inherits the generators (same rows, same order); it
+    never touches the database connection and leaves with ``os._exit``."""
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue(maxsize=2)
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                queue.put(("batch", item))
+            queue.put(("end", sales.reserved()))
+        except BaseException as exc:  # report to the parent instead of dying silently
+            queue.put(("error", repr(exc)))
+        finally:
+            queue.close()
+            queue.join_thread()
+            os._exit(0)
+
+    child = ctx.Process(target=produce, daemon=True)
+    child.start()
+    try:
+        while True:
+            try:
+                kind, payload = queue.get(timeout=5)
+            except pyqueue.Empty:
+                if not child.is_alive():
+                    raise RuntimeError("The seeding worker stopped unexpectedly.") from None
+                continue
+            if kind == "error":
+                raise RuntimeError(f"The seeding worker failed: {payload}")
+            if kind == "end":
+                sales.set_reserved(payload)
+                return
+            yield payload
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
 
 
 def _index_range(first: int, last: int) -> None:

@@ -1,5 +1,6 @@
 """Deterministic demo and scale data: staff and teams, customers with channels, addresses,
-tags and custom attributes, interactions on every channel and follow-up tasks.
+tags and custom attributes, interactions on every channel and follow-up tasks; then, per
+batch, their sales history (catalog, leads, opportunities, orders: ``sales_step``).
 
 Seeding bypasses the services for speed (a million customers in minutes): rows go in with
 ``executemany`` (SQLite) or ``COPY`` (PostgreSQL), one transaction per batch. What the

@@ -109,7 +109,7 @@ def test_executive_draws_the_statsmodels_forecast_with_its_interval(shop, client
         },
     )
     html = client_for(manager).get("/analytics/").content.decode()
-    assert "Forecast interval" in html and "2031-02-01" in html
+    assert "Forecast interval" in html and "2031-02" in html
     assert "vinculo analytics forecast" not in html
 
 
@@ -196,6 +196,14 @@ def test_cohort_retention_is_computed_per_first_order_month(shop, client_for, ma
     rows = rows_of(client_for(manager).get("/analytics/customer-value/?format=csv&table=cohorts"))
     assert [(r["age"], r["customers"], r["size"], r["retention_pct"]) for r in rows] == [
         ("0", "2", "2", "100.0")
+    ]
+
+
+def test_rfm_grid_without_a_run_keeps_tied_customers_in_one_cell(shop, client_for, manager):
+    # Ana and Ben bought once, today: same recency, same frequency, so the same cell.
+    response = client_for(manager).get("/analytics/customer-value/?format=csv&table=rfm")
+    assert [(r["r"], r["f"], r["customers"], r["monetary"]) for r in rows_of(response)] == [
+        ("1", "1", "2", "80.00")
     ]
 
 

@@ -32,21 +32,29 @@ def _f(value) -> float | None:
     return None if value is None else float(value)
 
 
+def _month(value) -> str:
+    """A month as its label "2026-11": a category, so one month is not drawn as a day's
+    worth of timestamps and the forecast's months line up with the history's."""
+    return value.strftime("%Y-%m") if hasattr(value, "strftime") else str(value)[:7]
+
+
 def executive(d: Dashboard) -> dict[str, SafeString]:
     months = d.tables["revenue"].rows
     fig = go.Figure()
     fig.add_bar(
-        x=[r["month"] for r in months], y=[_f(r["revenue"]) for r in months], name=_("Revenue")
+        x=[_month(r["month"]) for r in months],
+        y=[_f(r["revenue"]) for r in months],
+        name=_("Revenue"),
     )
     fig.add_scatter(
-        x=[r["month"] for r in months],
+        x=[_month(r["month"]) for r in months],
         y=[_f(r["margin"]) for r in months],
         name=_("Margin"),
         mode="lines+markers",
     )
     fc = d.series.get("forecast")
     if fc:
-        x = [p["month"] for p in fc]
+        x = [_month(p["month"]) for p in fc]
         if all(p["lower"] is not None and p["upper"] is not None for p in fc):
             fig.add_scatter(
                 x=x,
@@ -67,15 +75,17 @@ def executive(d: Dashboard) -> dict[str, SafeString]:
         fig.add_scatter(
             x=x, y=[p["mean"] for p in fc], mode="lines", name=_("Forecast"), line={"dash": "dash"}
         )
+    fig.update_xaxes(type="category", categoryorder="category ascending")
     fig.update_layout(title=_("Revenue by month"), yaxis_title=_("Revenue"))
     pipe = d.tables["pipeline"].rows
     pfig = go.Figure()
-    x = [r["month"] for r in pipe]
+    x = [_month(r["month"]) for r in pipe]
     pfig.add_bar(x=x, y=[_f(r["open_amount"]) for r in pipe], name=_("Open amount"))
     pfig.add_bar(
         x=x, y=[_f(r["weighted_by_probability"]) for r in pipe], name=_("Weighted by probability")
     )
     pfig.add_bar(x=x, y=[_f(r["won_amount"]) for r in pipe], name=_("Won"))
+    pfig.update_xaxes(type="category")
     pfig.update_layout(title=_("Pipeline forecast (expected close month)"), barmode="group")
     return {"revenue": to_html(fig, "chart-revenue"), "pipeline": to_html(pfig, "chart-pipeline")}
 
@@ -104,7 +114,10 @@ def service(d: Dashboard) -> dict[str, SafeString]:
         by_channel[r["channel"]].append(r)
     fig = go.Figure()
     for channel, rows in sorted(by_channel.items()):
-        fig.add_bar(x=[r["month"] for r in rows], y=[r["interactions"] for r in rows], name=channel)
+        fig.add_bar(
+            x=[_month(r["month"]) for r in rows], y=[r["interactions"] for r in rows], name=channel
+        )
+    fig.update_xaxes(type="category", categoryorder="category ascending")
     fig.update_layout(title=_("Interactions by channel and month"), barmode="stack")
     return {"channels": to_html(fig, "chart-channels")}
 
@@ -135,12 +148,19 @@ def customer_value(d: Dashboard) -> dict[str, SafeString]:
             hovertemplate=_("R %{y} · F %{x}: %{z} customers") + "<extra></extra>",
         )
     )
+    # Quintiles and months are labels, not a continuous scale.
+    rfm.update_xaxes(type="category")
+    rfm.update_yaxes(type="category")
     rfm.update_layout(
         title=_("RFM grid"), xaxis_title=_("Frequency quintile"), yaxis_title=_("Recency quintile")
     )
-    cohorts = sorted({str(c["cohort"]) for c in d.series["cohorts"]})
+
+    def month(c) -> str:
+        return c["cohort"].strftime("%Y-%m")
+
+    cohorts = sorted({month(c) for c in d.series["cohorts"]})
     ages = sorted({c["age"] for c in d.series["cohorts"]})
-    cells = {(str(c["cohort"]), c["age"]): _f(c["retention_pct"]) for c in d.series["cohorts"]}
+    cells = {(month(c), c["age"]): _f(c["retention_pct"]) for c in d.series["cohorts"]}
     ret = go.Figure(
         go.Heatmap(
             z=[[cells.get((c, a)) for a in ages] for c in cohorts],
@@ -150,6 +170,8 @@ def customer_value(d: Dashboard) -> dict[str, SafeString]:
             hovertemplate=_("%{y}, month %{x}: %{z} %") + "<extra></extra>",
         )
     )
+    ret.update_xaxes(type="category")
+    ret.update_yaxes(type="category")
     ret.update_layout(
         title=_("Cohort retention (% of the cohort buying)"),
         xaxis_title=_("Months after the first order"),

@@ -520,8 +520,11 @@ def customer_value(*, user) -> Dashboard:
             con,
             """
             WITH q AS (
-                SELECT ntile(5) OVER (ORDER BY recency_days DESC, customer_id) AS r,
-                       ntile(5) OVER (ORDER BY frequency, customer_id) AS f, monetary
+                -- Quintile of rank; ties share their group's lowest rank (as rfm.py scores).
+                SELECT least(5, 1 + floor(5 * (rank() OVER (ORDER BY recency_days DESC) - 1)
+                                           / count(*) OVER ()))::INTEGER AS r,
+                       least(5, 1 + floor(5 * (rank() OVER (ORDER BY frequency) - 1)
+                                           / count(*) OVER ()))::INTEGER AS f, monetary
                 FROM mart_customer_360 WHERE orders > 0
             )
             SELECT r, f, count(*) AS customers, CAST(avg(monetary) AS DECIMAL(14,2)) AS monetary

@@ -52,3 +52,17 @@ def test_too_short_a_history_is_not_judged(products):
     buy(once, products["Books"], 300)
     refresh()
     assert once.pk not in habits.run_habits()["reasons"]
+
+
+def test_a_customer_buying_less_often_is_on_the_reactivation_list(products):
+    slowing = customer(name="Slowing")
+    for d in range(200, 620, 20):  # every 20 days...
+        buy(slowing, products["Books"], d)
+    for d in (130, 60):  # ...then every 70
+        buy(slowing, products["Books"], d)
+    refresh()
+    result = habits.run_habits()
+    assert result["reasons"][slowing.pk] == [
+        {"kind": "slower", "text": "Buys less often: every 70 days now, every 20 before."}
+    ]
+    assert result["reactivation"] == [slowing.pk]

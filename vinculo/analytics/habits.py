@@ -76,8 +76,10 @@ def rhythm(orders: pd.DataFrame, as_of, p: dict) -> pd.DataFrame:
     r["since"] = (pd.Timestamp(as_of) - r["last"]).dt.days
     usual = r["usual"].clip(lower=30)
     r["lapsed"] = r["since"] > p["lapse_factor"] * usual
-    r["slower"] = ~r["lapsed"] & (r["recent_gap"] >= 2 * r["usual"])
-    r["faster"] = r["recent_gap"] <= 0.5 * r["usual"]
+    # Gaps under a week (several orders on one day) say nothing about a rhythm.
+    week = r["usual"].clip(lower=7)
+    r["slower"] = ~r["lapsed"] & (r["recent_gap"] >= 2 * week)
+    r["faster"] = r["recent_gap"] <= 0.5 * week
     return r
 
 

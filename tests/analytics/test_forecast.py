@@ -99,6 +99,13 @@ def test_run_forecasts_the_warehouse_revenue_and_sits_beside_the_pipeline(admin,
         "2026-10-01",
     ]
     assert run.metrics["backtest"]["mape"] is not None and run.metrics["history_months"] == 30
+    first = run.summary["forecast"][0]  # what the dashboards draw
+    assert first == {
+        "month": "2026-07-01",
+        "mean": fit.rows[0]["forecast"],
+        "lower": fit.rows[0]["lo95"],
+        "upper": fit.rows[0]["hi95"],
+    }
 
     opp = pipelines.create_opportunity(
         actor=rep, customer_id=customers[0].pk, name="Fleet", amount="900"

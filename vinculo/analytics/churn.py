@@ -86,7 +86,7 @@ def run_churn(
     params = {"horizon": horizon, "active_days": active_days, "high_at": high_at}
     params["medium_at"] = medium_at
     with model_run("churn", params=params, as_of=as_of) as run:
-        frames = data.load(as_of=as_of)
+        frames = data.load(as_of=as_of, lines=False)
         train_cut = as_of - dt.timedelta(2 * horizon)
         valid_cut = as_of - dt.timedelta(horizon)
         X_train, y_train = labelled(frames, train_cut, horizon, active_days)

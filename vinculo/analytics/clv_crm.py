@@ -52,7 +52,7 @@ def run_clv_crm(
     as_of = as_of or timezone.localdate()
     params = {"years": years, "discount_rate": discount_rate, "period": "week"}
     with model_run("clv", params=params, as_of=as_of) as run:
-        frames = data.load(as_of=as_of)
+        frames = data.load(as_of=as_of, lines=False)
         result = clv.run_clv(
             crm_transactions(frames),
             period="week",

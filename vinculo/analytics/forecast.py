@@ -170,6 +170,11 @@ def run_forecast(*, as_of: dt.date | None = None, horizon: int = 6) -> ForecastF
         }
         run.summary = {
             "rows": fit.rows,
+            # The dashboards' contract (analytics/selectors.py): one band, the 95% interval.
+            "forecast": [
+                {"month": r["month"], "mean": r["forecast"], "lower": r["lo95"], "upper": r["hi95"]}
+                for r in fit.rows
+            ],
             "history": [
                 {"month": m.date().isoformat(), "revenue": round(float(v), 2)}
                 for m, v in series.iloc[-24:].items()

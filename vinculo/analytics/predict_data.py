@@ -37,10 +37,11 @@ OPTIONAL_FACTS = {
 @dataclass
 class Frames:
     orders: pd.DataFrame  # order_id, customer_id, day (datetime64), revenue, margin
-    lines: pd.DataFrame  # customer_id, day, category, product_id, sku, name, revenue, margin
+    lines: pd.DataFrame  # customer_id, day, category, product_id, revenue, margin
     interactions: pd.DataFrame  # customer_id, day, channel, outcome
     customers: pd.DataFrame  # customer_id, acquired (datetime64), source
     optional: dict[str, pd.DataFrame] = field(default_factory=dict)  # customer_id, day
+    products: pd.DataFrame | None = None  # product_id, sku, name (with the lines)
 
     @property
     def channels(self) -> list[str]:
@@ -62,8 +63,9 @@ def _in(values) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-def load(*, as_of: dt.date) -> Frames:
-    """Read what the models need from the warehouse (orders up to ``as_of`` included)."""
+def load(*, as_of: dt.date, lines: bool = True) -> Frames:
+    """Read what the models need from the warehouse (orders up to ``as_of`` included);
+    order lines (by category) only if ``lines``: churn and CLV do without them."""
     with warehouse.connect(read_only=True) as con:
         tables = {
             r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
@@ -81,17 +83,18 @@ def load(*, as_of: dt.date) -> Frames:
             """,
             [as_of],
         ).df()
-        lines = con.execute(
-            """
+        line_frame = con.execute(
+            f"""
             SELECT f.customer_id, CAST(f.ordered_date AS TIMESTAMP) AS day,
-                   p.category_l1 AS category, f.product_id, p.sku, p.name,
+                   p.category_l1 AS category, f.product_id,
                    CAST(f.revenue AS DOUBLE) AS revenue, CAST(f.margin AS DOUBLE) AS margin
             FROM fact_sales f JOIN dim_product p USING (product_id)
             WHERE f.is_revenue AND NOT f.is_component AND p.category_l1 IS NOT NULL
-              AND f.ordered_date <= ?
+              AND f.ordered_date <= ? {"" if lines else "AND false"}
             """,
             [as_of],
         ).df()
+        products = con.execute("SELECT product_id, sku, name FROM dim_product").df()
         interactions = con.execute(
             "SELECT customer_id, CAST(occurred_date AS TIMESTAMP) AS day, channel, outcome "
             "FROM fact_interaction WHERE channel <> ? AND occurred_date <= ?",
@@ -113,7 +116,7 @@ def load(*, as_of: dt.date) -> Frames:
             frame = _optional(con, tables, candidates, date_columns, as_of)
             if frame is not None:
                 optional[name] = frame
-    return Frames(orders, lines, interactions, customers, optional)
+    return Frames(orders, line_frame, interactions, customers, optional, products)
 
 
 def _optional(con, tables, candidates, date_columns, as_of) -> pd.DataFrame | None:

@@ -92,9 +92,8 @@ def category_values(frames: data.Frames, as_of: dt.date) -> tuple[dict, dict]:
     both over the year up to ``as_of``."""
     year = frames.lines[frames.lines["day"] > pd.Timestamp(as_of - dt.timedelta(365))]
     margin = year.groupby("category")["margin"].mean().clip(lower=0).to_dict()
-    by_product = (
-        year.groupby(["category", "product_id", "sku", "name"])["margin"].sum().reset_index()
-    )
+    by_product = year.groupby(["category", "product_id"])["margin"].sum().reset_index()
+    by_product = by_product.merge(frames.products, on="product_id", how="left")
     by_product = by_product.sort_values(["category", "margin", "product_id"], ascending=False)
     top = {
         row.category: {"product_id": int(row.product_id), "sku": row.sku, "product": row.name}

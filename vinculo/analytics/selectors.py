@@ -1,5 +1,6 @@
 """Dashboard data: every figure and table the analytics pages show, read from the warehouse
 (one read-only DuckDB connection per page) and from the latest ``ModelRun`` of each model.
+The customer value page's data is in ``selectors_value`` (same helpers, same contract).
 
 Dashboards are aggregates over the whole warehouse; the one list of named customers (churn
 risk) goes through ``visible_customers(user)``. A model that has not run gives a ``Table``
@@ -31,9 +32,6 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
-from django.db.models import Avg, Count, FloatField, IntegerField, Q
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,13 +39,8 @@ from vinculo.analytics import warehouse
 from vinculo.analytics.runs import latest_run
 from vinculo.analytics.warehouse.marts import REVENUE_STATUSES
 from vinculo.core.errors import DomainError, NotFound
-from vinculo.customers.models import Customer
-from vinculo.customers.selectors import visible_customers
 
 NONE = "—"  # the label of a missing category, region, team or rep (also a drill-down value)
-CHURN_LIST = 50
-COHORT_MONTHS = 12
-CLV_SAMPLE = 200_000  # customers read for the CLV histogram at most
 
 
 class WarehouseUnavailable(DomainError):
@@ -92,7 +85,7 @@ def run_hint(model: str) -> str:
     return _("Run “vinculo analytics %(model)s” to see this.") % {"model": model}
 
 
-def _num(value) -> float | None:
+def num(value) -> float | None:
     if value is None:
         return None
     try:
@@ -105,7 +98,7 @@ def _num(value) -> float | None:
 
 
 @contextmanager
-def _warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
+def warehouse_connection() -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to a built, non-empty warehouse, or ``WarehouseUnavailable``."""
     try:
         with warehouse.connect(read_only=True) as con:
@@ -124,13 +117,13 @@ def _warehouse() -> Iterator[duckdb.DuckDBPyConnection]:
         raise WarehouseUnavailable(exc.message, reason="busy") from exc
 
 
-def _rows(con, sql: str, params=None) -> list[dict[str, Any]]:
+def rows(con, sql: str, params=None) -> list[dict[str, Any]]:
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description or []]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-_REVENUE = "(" + ", ".join(f"'{s}'" for s in REVENUE_STATUSES) + ")"
+REVENUE_SQL = "(" + ", ".join(f"'{s}'" for s in REVENUE_STATUSES) + ")"
 
 
 # --- executive --------------------------------------------------------------------------------
@@ -143,13 +136,13 @@ def executive(*, user, today: dt.date | None = None) -> Dashboard:
 
     today = today or timezone.localdate()
     d = Dashboard()
-    with _warehouse() as con:
-        (k,) = _rows(
+    with warehouse_connection() as con:
+        (k,) = rows(
             con,
             "SELECT count(*) AS customers, count(*) FILTER (WHERE recency_days <= 365) AS active,"
             " sum(revenue) AS revenue, sum(margin) AS margin FROM mart_customer_360",
         )
-        months = _rows(
+        months = rows(
             con,
             "SELECT month, sum(revenue) AS revenue, sum(margin) AS margin, "
             "sum(customers) AS customer_months FROM mart_sales GROUP BY month ORDER BY month",
@@ -217,15 +210,15 @@ def _statsmodels_forecast() -> list[dict] | None:
         if not isinstance(p, dict):
             continue
         month = _pick(p, "month", "date", "period")
-        mean = _num(_pick(p, "mean", "yhat", "forecast", "value"))
+        mean = num(_pick(p, "mean", "yhat", "forecast", "value"))
         if month is None or mean is None:
             continue
         out.append(
             {
                 "month": str(month)[:10],
                 "mean": mean,
-                "lower": _num(_pick(p, "lower", "mean_ci_lower", "lo")),
-                "upper": _num(_pick(p, "upper", "mean_ci_upper", "hi")),
+                "lower": num(_pick(p, "lower", "mean_ci_lower", "lo")),
+                "upper": num(_pick(p, "upper", "mean_ci_upper", "hi")),
             }
         )
     return out or None
@@ -299,15 +292,15 @@ def sales(*, drill: Drill, pipeline_id: int | None = None) -> Dashboard:
     """The pipeline funnel (from stage history), win rate, and revenue and margin grouped at
     the drill-down's level under its filters."""
     d = Dashboard()
-    with _warehouse() as con:
-        pipelines = _rows(
+    with warehouse_connection() as con:
+        pipelines = rows(
             con,
             "SELECT pipeline_id, count(DISTINCT opportunity_id) AS n FROM fact_stage_history "
             "GROUP BY 1 ORDER BY n DESC, pipeline_id",
         )
         ids = [p["pipeline_id"] for p in pipelines]
         pid = pipeline_id if pipeline_id in ids else (ids[0] if ids else None)
-        funnel = _rows(
+        funnel = rows(
             con,
             """
             WITH reached AS (
@@ -324,14 +317,14 @@ def sales(*, drill: Drill, pipeline_id: int | None = None) -> Dashboard:
             """,
             [pid, pid],
         )
-        (w,) = _rows(
+        (w,) = rows(
             con,
             "SELECT count(*) FILTER (WHERE status = 'won') AS won, "
             "count(*) FILTER (WHERE status = 'lost') AS lost, "
             "count(*) FILTER (WHERE status = 'open') AS open FROM fact_opportunity",
         )
         where = " AND ".join(f"{lvl.sql} = ?" for lvl, _v in drill.path) or "TRUE"
-        grouped = _rows(
+        grouped = rows(
             con,
             f"""
             SELECT {drill.level.sql} AS label, count(DISTINCT f.order_id) AS orders,
@@ -394,14 +387,14 @@ def sales(*, drill: Drill, pipeline_id: int | None = None) -> Dashboard:
 def service() -> Dashboard:
     """Interaction volume by channel (per month and in total), internal notes left out."""
     d = Dashboard()
-    with _warehouse() as con:
-        monthly = _rows(
+    with warehouse_connection() as con:
+        monthly = rows(
             con,
             "SELECT CAST(date_trunc('month', occurred_date) AS DATE) AS month, channel, "
             "count(*) AS interactions FROM fact_interaction WHERE channel <> 'internal' "
             "GROUP BY 1, 2 ORDER BY 1, 2",
         )
-        totals = _rows(
+        totals = rows(
             con,
             "SELECT channel, count(*) AS interactions, "
             "count(*) FILTER (WHERE direction = 'in') AS inbound, "
@@ -433,8 +426,8 @@ def service() -> Dashboard:
 def marketing() -> Dashboard:
     """Leads, conversion, cost and cost per lead by source and campaign; basket rules."""
     d = Dashboard()
-    with _warehouse() as con:
-        leads = _rows(
+    with warehouse_connection() as con:
+        leads = rows(
             con,
             """
             SELECT nullif(source, '') AS source, nullif(campaign, '') AS campaign,
@@ -470,7 +463,7 @@ def marketing() -> Dashboard:
             _("No leads yet."),
         )
     )
-    d.add(_run_table("basket", "rules", "rules", _("Products bought together (basket rules)")))
+    d.add(run_table("basket", "rules", "rules", _("Products bought together (basket rules)")))
     return d
 
 
@@ -488,7 +481,7 @@ def _flat(value):
     return value
 
 
-def _run_table(model: str, key: str, slug: str, title: str, *alt_keys: str) -> Table:
+def run_table(model: str, key: str, slug: str, title: str, *alt_keys: str) -> Table:
     """A model run's summary entries shown as they are (a list of dicts, or a dict of dicts
     keyed by code), or an empty table naming the command that fills it."""
     run = latest_run(model)
@@ -498,233 +491,11 @@ def _run_table(model: str, key: str, slug: str, title: str, *alt_keys: str) -> T
     )
     if isinstance(items, dict):
         items = [{"code": code, **v} for code, v in items.items() if isinstance(v, dict)]
-    rows = [{k: _flat(v) for k, v in r.items()} for r in items if isinstance(r, dict)]
+    entries = [{k: _flat(v) for k, v in r.items()} for r in items if isinstance(r, dict)]
     columns: list[tuple[str, str]] = []
-    for r in rows:
+    for r in entries:
         for k in r:
             if k not in dict(columns):
                 columns.append((k, k.replace("_", " ").capitalize()))
     empty = run_hint(model) if run is None else _("The last run found nothing to show.")
-    return Table(slug, title, columns, rows, empty)
-
-
-# --- customer value ---------------------------------------------------------------------------
-
-
-def customer_value(*, user) -> Dashboard:
-    """RFM grid, CLV distribution, cohort retention, churn-risk list (customers ``user`` may
-    see), segment profiles and the most profitable segments."""
-    d = Dashboard()
-    with _warehouse() as con:
-        rfm_from_warehouse = _rows(
-            con,
-            """
-            WITH q AS (
-                -- Quintile of rank; ties share their group's lowest rank (as rfm.py scores).
-                SELECT least(5, 1 + floor(5 * (rank() OVER (ORDER BY recency_days DESC) - 1)
-                                           / count(*) OVER ()))::INTEGER AS r,
-                       least(5, 1 + floor(5 * (rank() OVER (ORDER BY frequency) - 1)
-                                           / count(*) OVER ()))::INTEGER AS f, monetary
-                FROM mart_customer_360 WHERE orders > 0
-            )
-            SELECT r, f, count(*) AS customers, CAST(avg(monetary) AS DECIMAL(14,2)) AS monetary
-            FROM q GROUP BY r, f ORDER BY r, f
-            """,
-        )
-        d.series["cohorts"] = _rows(
-            con,
-            f"""
-            WITH o AS (
-                SELECT DISTINCT customer_id,
-                       CAST(date_trunc('month', ordered_date) AS DATE) AS month
-                FROM fact_order WHERE status IN {_REVENUE}
-            ), first AS (
-                SELECT customer_id, min(month) AS cohort FROM o GROUP BY 1
-            ), cohorts AS (
-                SELECT DISTINCT cohort FROM first ORDER BY cohort DESC LIMIT {COHORT_MONTHS}
-            ), a AS (
-                SELECT f.cohort, datediff('month', f.cohort, o.month) AS age,
-                       count(*) AS customers
-                FROM o JOIN first f USING (customer_id)
-                WHERE f.cohort IN (SELECT cohort FROM cohorts)
-                GROUP BY 1, 2
-            )
-            SELECT a.cohort, a.age, a.customers, s.customers AS size,
-                   round(100.0 * a.customers / s.customers, 1) AS retention_pct
-            FROM a JOIN a s ON s.cohort = a.cohort AND s.age = 0
-            WHERE a.age < {COHORT_MONTHS}
-            ORDER BY a.cohort, a.age
-            """,
-        )
-        groups = _rows(
-            con,
-            f"""
-            SELECT coalesce(nullif(lifecycle_stage, ''), '{NONE}') AS lifecycle_stage,
-                   coalesce(nullif(acquisition_source, ''), '{NONE}') AS source,
-                   count(*) AS customers, CAST(sum(revenue) AS DECIMAL(14,2)) AS revenue,
-                   CAST(sum(margin) AS DECIMAL(14,2)) AS margin,
-                   CAST(sum(margin) / count(*) AS DECIMAL(14,2)) AS margin_per_customer
-            FROM mart_customer_360 GROUP BY 1, 2 ORDER BY margin DESC, 1, 2 LIMIT 20
-            """,
-        )
-    rfm_run = latest_run("rfm")
-    d.series["rfm"] = _rfm_grid_from_scores() if rfm_run else rfm_from_warehouse
-    d.notes["rfm_source"] = (
-        _("From the RFM run of %(date)s.") % {"date": rfm_run.as_of or rfm_run.started_at.date()}
-        if rfm_run
-        else _(
-            "Quintiles computed from the warehouse; run “vinculo analytics rfm” for the "
-            "scored segments."
-        )
-    )
-    d.add(
-        Table(
-            "rfm",
-            _("RFM grid (recency × frequency quintiles)"),
-            [
-                ("r", _("Recency (5 = most recent)")),
-                ("f", _("Frequency (5 = most orders)")),
-                ("customers", _("Customers")),
-                ("monetary", _("Average revenue")),
-            ],
-            d.series["rfm"],
-            _("No customer has bought yet."),
-        )
-    )
-    d.add(
-        Table(
-            "cohorts",
-            _("Cohort retention by first-order month"),
-            [
-                ("cohort", _("First order month")),
-                ("age", _("Months later")),
-                ("customers", _("Customers buying")),
-                ("size", _("Cohort size")),
-                ("retention_pct", _("Retention %")),
-            ],
-            d.series["cohorts"],
-            _("No orders yet."),
-        )
-    )
-    d.series["clv"] = _clv_values()
-    if latest_run("clv") is None and not d.series["clv"]:
-        d.notes["clv"] = run_hint("clv")
-    d.add(_churn_table(user))
-    d.add(_run_table("rfm", "segments", "segments", _("RFM segments")))
-    d.add(_run_table("clusters", "clusters", "clusters", _("Clusters"), "segments"))
-    profitable = _run_table(
-        "profitability", "segments", "profitability", _("Most profitable segments")
-    )
-    if not profitable.rows:
-        profitable = Table(
-            "profitability",
-            _("Most profitable segments (lifecycle stage × source)"),
-            [
-                ("lifecycle_stage", _("Lifecycle stage")),
-                ("source", _("Source")),
-                ("customers", _("Customers")),
-                ("revenue", _("Revenue")),
-                ("margin", _("Margin")),
-                ("margin_per_customer", _("Margin per customer")),
-            ],
-            groups,
-            _("No customers yet."),
-        )
-    d.add(profitable)
-    return d
-
-
-def _rfm_grid_from_scores() -> list[dict[str, Any]]:
-    """Customers per (R, F) cell of the scores the last rfm run wrote (one grouped query)."""
-    rfm = KeyTransform("rfm", "scores")
-    cells = (
-        Customer.objects.filter(merged_into__isnull=True, scores__has_key="rfm")
-        .annotate(
-            r=Cast(KeyTextTransform("r", rfm), IntegerField()),
-            f=Cast(KeyTextTransform("f", rfm), IntegerField()),
-        )
-        .values("r", "f")
-        .annotate(
-            customers=Count("pk"),
-            monetary=Avg(Cast(KeyTextTransform("monetary", rfm), FloatField())),
-        )
-        .order_by("r", "f")
-    )
-    return [
-        {
-            "r": c["r"],
-            "f": c["f"],
-            "customers": c["customers"],
-            "monetary": Decimal(str(round(c["monetary"] or 0, 2))),
-        }
-        for c in cells
-        if c["r"] in range(1, 6) and c["f"] in range(1, 6)
-    ]
-
-
-def _clv_values() -> list[float]:
-    """Each customer's CLV from ``Customer.scores["clv"]`` (aggregate: no visibility)."""
-    raw = Customer.objects.filter(merged_into__isnull=True, scores__has_key="clv").values_list(
-        "scores__clv", flat=True
-    )[:CLV_SAMPLE]
-    out = []
-    for v in raw:
-        value = _num(v.get("clv") if isinstance(v, dict) else v)
-        if value is not None:
-            out.append(value)
-    return out
-
-
-def _churn_table(user) -> Table:
-    columns = [
-        ("customer_id", _("Customer number")),
-        ("name", _("Customer")),
-        ("owner", _("Owner")),
-        ("risk_pct", _("Churn risk %")),
-        ("band", _("Band")),
-        ("reasons", _("Reasons")),
-    ]
-    title = _("Highest churn risk (top %(n)s)") % {"n": CHURN_LIST}
-    if latest_run("churn") is None:
-        return Table("churn", title, columns, [], run_hint("churn"))
-    churn = KeyTransform("churn", "scores")
-    risk = Coalesce(
-        Cast(KeyTextTransform("p", churn), FloatField()),
-        Cast(KeyTextTransform("risk", churn), FloatField()),
-    )
-    qs = (
-        visible_customers(user)
-        .filter(scores__has_key="churn")
-        .annotate(risk=risk)
-        .filter(~Q(risk=None))
-        .select_related("owner")
-        .order_by("-risk", "pk")[:CHURN_LIST]
-    )
-    rows = []
-    for c in qs:
-        score = (c.scores or {}).get("churn") or {}
-        rows.append(
-            {
-                "customer_id": c.pk,
-                "name": c.name,
-                "owner": str(c.owner) if c.owner else NONE,
-                "risk_pct": round(100 * c.risk, 1),
-                "band": score.get("band") or NONE,
-                "reasons": _reasons(score.get("reasons")),
-            }
-        )
-    return Table("churn", title, columns, rows, _("No customer you can see has a churn score."))
-
-
-def _reasons(reasons) -> str:
-    """Churn reasons as text: ``[{"feature": "recency_days", "value": 200, ...}]`` gives
-    "recency_days = 200"."""
-    if isinstance(reasons, str):
-        return reasons
-    parts = []
-    for r in reasons or []:
-        if isinstance(r, dict) and "feature" in r:
-            parts.append(f"{r['feature']} = {r['value']}" if "value" in r else str(r["feature"]))
-        else:
-            parts.append(str(r))
-    return "; ".join(parts)
+    return Table(slug, title, columns, entries, empty)

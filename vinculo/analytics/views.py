@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from vinculo.accounts.permissions import can, require
-from vinculo.analytics import charts, selectors
+from vinculo.analytics import charts, selectors, selectors_value
 from vinculo.analytics.selectors import Dashboard, Drill, WarehouseUnavailable
 from vinculo.core.http import domain_errors_to_http
 
@@ -167,7 +167,7 @@ def marketing(request):
 @domain_errors_to_http
 def customer_value(request):
     def build():
-        d = selectors.customer_value(user=request.user)
+        d = selectors_value.customer_value(user=request.user)
         return d, {"charts": charts.customer_value(d), "notes": d.notes}
 
     return _render(request, "customer_value", _("Customer value"), build)

@@ -14,6 +14,7 @@ from vinculo.analytics.models import ModelRun
 from vinculo.analytics.propensity import run_propensity
 from vinculo.core.errors import ValidationError
 from vinculo.customers.models import Customer
+from vinculo.sales.models import Product
 
 AS_OF = dt.date(2026, 10, 31)
 
@@ -25,6 +26,8 @@ def warehouse_file(settings, tmp_path):
 
 def test_offers_are_never_a_category_bought_in_the_last_30_days(admin):
     buyers = make_history(admin, as_of=AS_OF, customers=250, dropout_share=0.2)
+    # The best-margin Tech product is withdrawn: it is never offered, its sibling is.
+    Product.objects.filter(sku="TEC-1").update(active=False)
     warehouse.refresh(as_of=AS_OF)
     result = run_propensity(as_of=AS_OF)
 
@@ -48,6 +51,8 @@ def test_offers_are_never_a_category_bought_in_the_last_30_days(admin):
             assert offer["sku"].startswith(offer["category"][:3].upper())
             assert offer["score"] == pytest.approx(offer["p"] * offer["expected_margin"], abs=0.02)
     assert checked > 100
+    tech = {o["sku"] for o in result.scores.values() if o["category"] == "Tech"}
+    assert tech == {"TEC-0"}
 
     # The favourite category gets a higher propensity than the others.
     fav, other = [], []
@@ -68,8 +73,6 @@ def test_offers_are_never_a_category_bought_in_the_last_30_days(admin):
 
 def test_orders_without_categories_are_refused_and_nothing_is_written(admin):
     make_history(admin, as_of=AS_OF, customers=5)
-    from vinculo.sales.models import Product
-
     Product.objects.update(category=None)
     warehouse.refresh(as_of=AS_OF)
     with pytest.raises(ValidationError) as err:

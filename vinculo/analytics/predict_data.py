@@ -41,7 +41,7 @@ class Frames:
     interactions: pd.DataFrame  # customer_id, day, channel, outcome
     customers: pd.DataFrame  # customer_id, acquired (datetime64), source
     optional: dict[str, pd.DataFrame] = field(default_factory=dict)  # customer_id, day
-    products: pd.DataFrame | None = None  # product_id, sku, name (with the lines)
+    products: pd.DataFrame | None = None  # product_id, sku, name, active
 
     @property
     def channels(self) -> list[str]:
@@ -94,7 +94,7 @@ def load(*, as_of: dt.date, lines: bool = True) -> Frames:
             """,
             [as_of],
         ).df()
-        products = con.execute("SELECT product_id, sku, name FROM dim_product").df()
+        products = con.execute("SELECT product_id, sku, name, active FROM dim_product").df()
         interactions = con.execute(
             "SELECT customer_id, CAST(occurred_date AS TIMESTAMP) AS day, channel, outcome "
             "FROM fact_interaction WHERE channel <> ? AND occurred_date <= ?",

@@ -10,7 +10,8 @@ validate on ``as_of - H`` (AUC overall and per category), refit on both, score `
 Next-best-offer: among the categories the customer has *not* bought in the last
 ``recent_days``, the one with the highest propensity × expected margin (the category's mean
 margin per purchased line over the last year), with the category's top product by margin
-earned over the last year. Written to ``scores["nbo"]`` with every category's propensity.
+earned over the last year among active products. Written to ``scores["nbo"]`` with every
+category's propensity.
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ def category_values(frames: data.Frames, as_of: dt.date) -> tuple[dict, dict]:
     year = frames.lines[frames.lines["day"] > pd.Timestamp(as_of - dt.timedelta(365))]
     margin = year.groupby("category")["margin"].mean().clip(lower=0).to_dict()
     by_product = year.groupby(["category", "product_id"])["margin"].sum().reset_index()
-    by_product = by_product.merge(frames.products, on="product_id", how="left")
+    # Only a product that can still be sold is offered.
+    by_product = by_product.merge(frames.products, on="product_id")
+    by_product = by_product[by_product["active"].fillna(False).astype(bool)]
     by_product = by_product.sort_values(["category", "margin", "product_id"], ascending=False)
     top = {
         row.category: {"product_id": int(row.product_id), "sku": row.sku, "product": row.name}

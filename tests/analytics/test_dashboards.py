@@ -310,6 +310,19 @@ def test_empty_warehouse_page_explains_the_refresh_command(db, client_for, manag
     assert "The warehouse has no data yet." in html and "vinculo warehouse refresh" in html
 
 
+def test_warehouse_from_an_older_version_asks_for_a_full_rebuild(
+    db, warehouse_file, client_for, manager
+):
+    import duckdb
+
+    with duckdb.connect(str(warehouse_file)) as con:  # a customer mart, but no facts
+        con.execute("CREATE TABLE mart_customer_360 AS SELECT 1 AS customer_id")
+    response = client_for(manager).get("/analytics/service/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "rebuild it in full" in html and "--full" in html and CHART not in html
+
+
 def test_admin_button_queues_a_refresh_and_others_cannot(db_tasks, client_for, admin, manager):
     html = client_for(admin).get("/analytics/").content.decode()
     assert "Refresh the warehouse now" in html

@@ -44,8 +44,7 @@ NONE = "—"  # the label of a missing category, region, team or rep (also a dri
 
 
 class WarehouseUnavailable(DomainError):
-    """The warehouse file is missing, empty or busy; ``reason`` is "missing", "empty" or
-    "busy"."""
+    """The warehouse file is missing, empty, outdated or busy (``reason``)."""
 
     status_code = 503
 
@@ -108,7 +107,13 @@ def warehouse_connection() -> Iterator[duckdb.DuckDBPyConnection]:
                 n = 0
             if not n:
                 raise WarehouseUnavailable(_("The warehouse has no data yet."), reason="empty")
-            yield con
+            try:
+                yield con
+            except duckdb.CatalogException as exc:  # built by a version without a table
+                raise WarehouseUnavailable(
+                    _("The warehouse lacks tables these dashboards read: rebuild it in full."),
+                    reason="outdated",
+                ) from exc
     except NotFound as exc:
         raise WarehouseUnavailable(exc.message, reason="missing") from exc
     except WarehouseUnavailable:

@@ -45,6 +45,8 @@ CAPABILITY_DESCRIPTIONS = {
     "customfields.manage": gettext_lazy("Define custom fields"),
     "accounts.manage": gettext_lazy("Manage users, teams and roles"),
     "tokens.manage_all": gettext_lazy("Manage everyone's API tokens"),
+    "analytics.view": gettext_lazy("See the analytics dashboards"),
+    "analytics.refresh": gettext_lazy("Refresh the analytics warehouse from the dashboards"),
 }
 
 

@@ -1,0 +1,385 @@
+"""Lead import from a CSV or XLSX file: map columns by their names, preview every row
+without writing, then capture the valid rows, each in its own transaction.
+
+The preview runs the very same ``capture_lead`` the import runs, each row in a savepoint
+inside one transaction that is rolled back at the end: what the preview says (new customer,
+matched existing customer, the owner the rules pick, each error) is what the import does,
+including a second row with the same email attaching to the first one's customer.
+
+Idempotence: each imported lead stores ``form_data["import_key"]`` = a hash of the file's
+bytes plus the row number. Re-running the same file skips rows already imported (and an
+interrupted import, re-run, carries on where it stopped); a row is never half written
+because each row is one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import DataError, transaction
+from django.utils.translation import gettext as _
+
+from vinculo.accounts.permissions import require
+from vinculo.core.errors import DomainError, ValidationError
+from vinculo.core.normalize import fold
+from vinculo.customers.importing import Table, detect_format, read_table
+from vinculo.sales import leads
+from vinculo.sales.models import Lead
+
+# Above this the web page asks for the command (the preview and import run in the request).
+MAX_PAGE_ROWS = 2000
+
+# Folded header spellings (English and Spanish) per capture field.
+COLUMN_SYNONYMS: dict[str, list[str]] = {
+    "first_name": ["first name", "firstname", "given name", "nombre", "nombre de pila"],
+    "last_name": ["last name", "lastname", "surname", "family name", "apellidos", "apellido"],
+    "company": ["company", "organization", "organisation", "empresa", "compania", "account"],
+    "email": ["email", "e mail", "mail", "email address", "correo", "correo electronico"],
+    "phone": ["phone", "telephone", "mobile", "tel", "telefono", "movil", "phone number"],
+    "campaign": ["campaign", "campana", "lead campaign"],
+    "source": ["source", "lead source", "origen", "fuente"],
+    "acquisition_cost": [
+        "cost",
+        "cost per lead",
+        "acquisition cost",
+        "cpl",
+        "coste",
+        "costo",
+        "coste por lead",
+    ],
+    "currency": ["currency", "moneda", "divisa"],
+    "message": ["message", "notes", "note", "comments", "mensaje", "notas", "comentarios"],
+    "consent_marketing": ["consent", "marketing consent", "opt in", "consentimiento"],
+    "country": ["country", "pais"],
+    "region": ["region", "state", "province", "provincia"],
+    "city": ["city", "town", "ciudad", "localidad"],
+    **{f"utm_{p}": [f"utm {p}"] for p in ("source", "medium", "campaign", "term", "content")},
+}
+_YES = {"1", "yes", "y", "true", "si", "s", "x", "on"}
+_NO = {"", "0", "no", "n", "false", "off"}
+
+
+@dataclass
+class LeadImportDefaults:
+    """Values for every row of the file; a row's own column (source, campaign, cost) wins."""
+
+    source: str = Lead.Source.IMPORT
+    campaign: str = ""
+    acquisition_cost: Decimal | str | int = 0
+    currency: str = "EUR"
+    consent_marketing: bool = False
+    consent_text: str = ""
+
+
+@dataclass
+class RowError:
+    row: int
+    field: str  # the file's column name when the field came from one, else the field name
+    message: str
+    value: str = ""
+
+
+@dataclass
+class RowResult:
+    row: int
+    status: str  # "new", "matched", "already_imported" or "error"
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    campaign: str = ""
+    source: str = ""
+    cost: Decimal | None = None
+    owner: str = ""
+    lead_id: int | None = None
+    errors: list[RowError] = field(default_factory=list)
+
+
+@dataclass
+class LeadImportReport:
+    filename: str
+    format: str
+    encoding: str
+    mapping: dict[str, str]  # column -> capture field, mapped columns only
+    unknown_columns: list[str]
+    rows: list[RowResult] = field(default_factory=list)
+    dry_run: bool = True
+
+    def _count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+    @property
+    def errors(self) -> list[RowError]:
+        return [e for r in self.rows for e in r.errors]
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": len(self.rows),
+            "new": self._count("new"),
+            "matched": self._count("matched"),
+            "valid": self._count("new") + self._count("matched"),
+            "already_imported": self._count("already_imported"),
+            "invalid": self._count("error"),
+        }
+
+
+# --- reading and mapping ----------------------------------------------------------------------
+
+
+def guess_columns(headers: list[str]) -> tuple[dict[str, str], list[str]]:
+    """(column -> capture field, unknown columns). Exact match on the folded header (accents,
+    case, ``_``/``-``/``.`` ignored); each field takes the first column that names it."""
+    lookup = {name: target for target, names in COLUMN_SYNONYMS.items() for name in names}
+    mapping: dict[str, str] = {}
+    unknown: list[str] = []
+    for header in headers:
+        target = lookup.get(re.sub(r"[\s_\-.]+", " ", fold(header)).strip())
+        if target and target not in mapping.values():
+            mapping[header] = target
+        else:
+            unknown.append(header)
+    return mapping, unknown
+
+
+def _read(data: bytes, filename: str) -> Table:
+    fmt = detect_format(filename, data[:1024])
+    if fmt == "vcf":
+        raise ValidationError.for_field("file", _("Upload a .csv or .xlsx file."))
+    return read_table(data, fmt)
+
+
+def import_key(data: bytes, row: int) -> str:
+    return f"{hashlib.sha256(data).hexdigest()[:24]}:{row}"
+
+
+def _source(value: str) -> str | None:
+    text = fold(value)
+    for code, label in Lead.Source.choices:
+        if text in {code, fold(str(label)), code.replace("_", " ")}:
+            return code
+    return None
+
+
+def _row_values(
+    record: dict[str, Any], mapping: dict[str, str], defaults: LeadImportDefaults, n: int
+) -> tuple[dict[str, Any], list[RowError]]:
+    """The capture_lead arguments of one row (defaults filled in), or the column errors
+    this module checks itself (source, consent); the rest is capture_lead's validation."""
+    col = {target: column for column, target in mapping.items()}
+    values: dict[str, Any] = {
+        "source": defaults.source,
+        "campaign": defaults.campaign,
+        "acquisition_cost": defaults.acquisition_cost,
+        "currency": defaults.currency,
+        "consent_marketing": defaults.consent_marketing,
+        "consent_text": defaults.consent_text,
+    }
+    errors: list[RowError] = []
+    for column, target in mapping.items():
+        text = str(record.get(column) or "").strip()
+        if "\ufffd" in text:
+            errors.append(
+                RowError(n, column, _("This cell holds characters that could not be read."), text)
+            )
+            continue
+        if not text:
+            continue
+        if target == "source":
+            code = _source(text)
+            if code is None:
+                errors.append(RowError(n, column, _("Unknown lead source."), text))
+            values["source"] = code or defaults.source
+        elif target == "consent_marketing":
+            if fold(text) not in _YES | _NO:
+                errors.append(RowError(n, column, _("Write yes or no."), text))
+            values["consent_marketing"] = fold(text) in _YES
+        elif target == "currency":
+            if not re.fullmatch(r"[A-Za-z]{3}", text):
+                errors.append(RowError(n, column, _("Write a three-letter currency code."), text))
+            values["currency"] = text.upper()
+        else:
+            values[target] = text
+    values["_columns"] = col
+    return values, errors
+
+
+def _display(result: RowResult, values: dict[str, Any]) -> None:
+    names = [values.get("first_name", ""), values.get("last_name", "")]
+    result.name = " ".join(n for n in names if n) or values.get("company", "")
+    result.email, result.phone = values.get("email", ""), values.get("phone", "")
+    result.campaign = values.get("campaign", "")
+    result.source = str(Lead.Source(values["source"]).label)
+    try:
+        result.cost = Decimal(str(values.get("acquisition_cost") or 0).replace(",", "."))
+    except InvalidOperation:
+        result.cost = None
+
+
+def _capture_row(*, actor, key: str, filename: str, values: dict, result: RowResult) -> None:
+    """Capture one row (the caller owns the transaction). Fills in ``result``; raises
+    ValidationError when capture_lead refuses the row."""
+    if Lead.objects.filter(form_data__import_key=key).exists():
+        result.status = "already_imported"
+        return
+    args = {k: v for k, v in values.items() if not k.startswith("_")}
+    captured = leads.capture_lead(
+        actor=actor,
+        form_data={"import_key": key, "file": filename[:200], "row": result.row},
+        **args,
+    )
+    result.status = "matched" if captured.matched_existing else "new"
+    result.lead_id = captured.lead.pk
+    result.name = captured.customer.name
+    result.owner = str(captured.lead.owner or "")
+
+
+def _field_errors(exc: DomainError, n: int, values: dict) -> list[RowError]:
+    columns = values.get("_columns", {})
+    if not exc.field_errors:
+        return [RowError(n, "", exc.message)]
+    out = []
+    for name, messages in exc.field_errors.items():
+        column = columns.get(name, name)
+        for message in messages:
+            out.append(RowError(n, column, str(message), str(values.get(name, "") or "")))
+    return out
+
+
+def _run(
+    *,
+    actor,
+    data: bytes,
+    filename: str,
+    defaults: LeadImportDefaults | None,
+    dry_run: bool,
+    max_rows: int | None,
+) -> LeadImportReport:
+    defaults = defaults or LeadImportDefaults()
+    if defaults.source not in Lead.Source.values:
+        raise ValidationError.for_field("source", _("Unknown lead source."))
+    table = _read(data, filename)
+    mapping, unknown = guess_columns(table.headers)
+    if not {"email", "phone"} & set(mapping.values()):
+        raise ValidationError.for_field(
+            "file",
+            _("No column holds an email or a phone (found: %(cols)s).")
+            % {"cols": ", ".join(table.headers)},
+        )
+    report = LeadImportReport(
+        filename=filename,
+        format=table.format,
+        encoding=table.encoding,
+        mapping=mapping,
+        unknown_columns=unknown,
+        dry_run=dry_run,
+    )
+    records = list(table.records())
+    if max_rows is not None and len(records) > max_rows:
+        raise ValidationError.for_field(
+            "file",
+            _(
+                "The file has %(rows)s rows; the page imports up to %(n)s. Split it or use "
+                "the command (vinculo import_leads)."
+            )
+            % {"rows": len(records), "n": max_rows},
+        )
+    for n, record in records:
+        result = RowResult(row=n, status="error")
+        report.rows.append(result)
+        if isinstance(record, DomainError):
+            result.errors = _field_errors(record, n, {})
+            continue
+        values, errors = _row_values(record, mapping, defaults, n)
+        _display(result, values)
+        if errors:
+            result.errors = errors
+            continue
+        try:
+            # One transaction per row (a savepoint inside the preview's transaction).
+            with transaction.atomic():
+                _capture_row(
+                    actor=actor,
+                    key=import_key(data, n),
+                    filename=filename,
+                    values=values,
+                    result=result,
+                )
+        except ValidationError as exc:
+            result.status = "error"
+            result.errors = _field_errors(exc, n, values)
+        except DataError:  # a value longer than its column on PostgreSQL
+            result.status = "error"
+            result.errors = [RowError(n, "", _("A value in this row is too long."))]
+    return report
+
+
+def _check_actor(actor) -> None:
+    # actor=None is the command run without --user (an operator at the shell).
+    if actor is not None:
+        require(actor, "customers.import")
+
+
+class _Rollback(Exception):
+    pass
+
+
+def preview_lead_import(
+    *,
+    actor,
+    data: bytes,
+    filename: str,
+    defaults: LeadImportDefaults | None = None,
+    max_rows: int | None = None,
+) -> LeadImportReport:
+    """Dry run: every row goes through capture_lead in a savepoint and the whole transaction
+    is rolled back, so nothing is written (no customer, lead, timeline entry, audit row or
+    on-commit side effect) and the preview matches what the import will do."""
+    _check_actor(actor)
+    report: LeadImportReport | None = None
+    try:
+        with transaction.atomic():
+            report = _run(
+                actor=actor,
+                data=data,
+                filename=filename,
+                defaults=defaults,
+                dry_run=True,
+                max_rows=max_rows,
+            )
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert report is not None
+    return report
+
+
+def import_leads(
+    *,
+    actor,
+    data: bytes,
+    filename: str,
+    defaults: LeadImportDefaults | None = None,
+    max_rows: int | None = None,
+) -> LeadImportReport:
+    """Capture the valid rows, each in its own transaction; rows with errors are skipped and
+    reported. Idempotent: rows of the same file already imported are skipped."""
+    _check_actor(actor)
+    return _run(
+        actor=actor,
+        data=data,
+        filename=filename,
+        defaults=defaults,
+        dry_run=False,
+        max_rows=max_rows,
+    )
+
+
+def error_report_rows(errors: list[RowError]) -> Iterator[list[str]]:
+    """The error report as CSV rows: row, column, message, value."""
+    yield [_("Row"), _("Column"), _("Message"), _("Value")]
+    for e in errors:
+        yield [str(e.row), e.field, e.message, e.value]

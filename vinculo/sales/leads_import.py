@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import DataError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from vinculo.accounts.permissions import require
 from vinculo.core.errors import DomainError, ValidationError
@@ -59,6 +60,22 @@ COLUMN_SYNONYMS: dict[str, list[str]] = {
     "region": ["region", "state", "province", "provincia"],
     "city": ["city", "town", "ciudad", "localidad"],
     **{f"utm_{p}": [f"utm {p}"] for p in ("source", "medium", "campaign", "term", "content")},
+}
+FIELD_LABELS: dict[str, Any] = {
+    "first_name": gettext_lazy("First name"),
+    "last_name": gettext_lazy("Last name"),
+    "company": gettext_lazy("Company"),
+    "email": gettext_lazy("Email"),
+    "phone": gettext_lazy("Phone"),
+    "campaign": gettext_lazy("Campaign"),
+    "source": gettext_lazy("Source"),
+    "acquisition_cost": gettext_lazy("Cost per lead"),
+    "currency": gettext_lazy("Currency"),
+    "message": gettext_lazy("Message"),
+    "consent_marketing": gettext_lazy("Marketing consent"),
+    "country": gettext_lazy("Country"),
+    "region": gettext_lazy("Region"),
+    "city": gettext_lazy("City"),
 }
 _YES = {"1", "yes", "y", "true", "si", "s", "x", "on"}
 _NO = {"", "0", "no", "n", "false", "off"}
@@ -108,6 +125,10 @@ class LeadImportReport:
     unknown_columns: list[str]
     rows: list[RowResult] = field(default_factory=list)
     dry_run: bool = True
+
+    def mapped_columns(self) -> list[tuple[str, str]]:
+        """(column, what it fills) for the summary, in file order."""
+        return [(c, str(FIELD_LABELS.get(t, t))) for c, t in self.mapping.items()]
 
     def _count(self, status: str) -> int:
         return sum(1 for r in self.rows if r.status == status)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ninja import Router
 
+from vinculo.sales.api_backoffice import router as backoffice_router
 from vinculo.sales.api_catalog import categories_router, products_router
 from vinculo.sales.api_leads import router as leads_router
 from vinculo.sales.api_opportunities import pipelines_router
@@ -27,4 +28,5 @@ ROUTERS: list[tuple[str, Router]] = [
     ("/pricing", pricing_router),
     ("/quotes", quotes_router),
     ("/orders", orders_router),
+    ("/backoffice", backoffice_router),
 ]

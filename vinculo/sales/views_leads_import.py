@@ -157,12 +157,15 @@ def lead_import_confirm(request):
     try:
         state, data = _stored(request)
     except ValidationError as exc:
-        form = LeadImportForm()
-        form.add_error(None, exc.message)
         return render(
             request,
             "sales/lead_import.html",
-            {"nav": "lead_import", "form": form, "max_rows": leads_import.MAX_PAGE_ROWS},
+            {
+                "nav": "lead_import",
+                "form": LeadImportForm(),
+                "max_rows": leads_import.MAX_PAGE_ROWS,
+                "error": exc.message,
+            },
             status=410,
         )
     report = leads_import.import_leads(

@@ -89,8 +89,16 @@ class Customer(VersionedModel):
     scores = models.JSONField(_("scores"), default=dict, blank=True)
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
     # Set on the losing record of a merge; merged records are hidden everywhere.
+    # No plain index: every list filters "merged_into IS NULL", true for nearly all rows, and
+    # SQLite (no statistics) would walk that index and sort the whole table. The partial index
+    # below serves the reverse lookups (merged_from) only (decision 0012).
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
+        db_index=False,
     )
 
     class Meta:
@@ -110,6 +118,15 @@ class Customer(VersionedModel):
             models.Index(fields=["city"]),
             models.Index(fields=["-last_contact_at"]),
             models.Index(fields=["-created_at"]),
+            # Rep visibility is "owner = me OR team = mine": each branch is read in sort
+            # order from its own index (selectors.visible_page), most recent contact first.
+            models.Index(fields=["owner", "-last_contact_at"], name="customer_owner_contact"),
+            models.Index(fields=["team", "-last_contact_at"], name="customer_team_contact"),
+            models.Index(
+                fields=["merged_into"],
+                condition=Q(merged_into__isnull=False),
+                name="customer_merged_into_set",
+            ),
         ]
 
     def __str__(self) -> str:

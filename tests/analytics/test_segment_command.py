@@ -36,12 +36,22 @@ def history(products, rep):
 
 def test_all_refreshes_then_runs_every_model_with_progress(history):
     out = io.StringIO()
-    call_command("analytics", "all", stdout=out)
+    # Twelve customers are too few for the predictive models: they are refused, the others run,
+    # and the command ends saying which failed (non-zero exit for cron to notice).
+    with pytest.raises(CommandError, match="churn, propensity, forecast, clv"):
+        call_command("analytics", "all", stdout=out)
     lines = out.getvalue().strip().splitlines()
-    assert len(lines) == 8 and lines[0].startswith("[1/8] warehouse: full refresh")
-    assert lines[1].startswith("[2/8] rfm: run 1, 12 customers scored")
-    assert lines[-1].startswith("[8/8] adoption: run 1")
-    assert set(ModelRun.objects.values_list("model", flat=True)) == {
+    assert len(lines) == 12 and lines[0].startswith("[1/12] warehouse: full refresh")
+    assert lines[1].startswith("[2/12] rfm: run 1, 12 customers scored")
+    assert lines[7].startswith("[8/12] adoption: run 1")
+    # Then the predictive models, each run recorded (done, or refused on so little history).
+    assert [line.split(":")[0] for line in lines[8:]] == [
+        "[9/12] churn",
+        "[10/12] propensity",
+        "[11/12] forecast",
+        "[12/12] clv",
+    ]
+    assert set(ModelRun.objects.filter(status="done").values_list("model", flat=True)) >= {
         "rfm",
         "clusters",
         "profitability",
@@ -50,7 +60,13 @@ def test_all_refreshes_then_runs_every_model_with_progress(history):
         "sequences",
         "adoption",
     }
-    assert not ModelRun.objects.filter(status="failed").exists()
+    assert "failed" in lines[8]
+    assert set(ModelRun.objects.filter(status="failed").values_list("model", flat=True)) == {
+        "churn",
+        "propensity",
+        "forecast",
+        "clv",
+    }
     scores = Customer.objects.get(pk=history[3].pk).scores  # four orders
     assert {"rfm", "clusters", "profitability", "channel", "next_purchase"} <= set(scores)
 

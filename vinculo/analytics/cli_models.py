@@ -28,6 +28,10 @@ from vinculo.core.errors import DomainError
 BAD_INPUT = 2
 ORDER = ("rfm", "clusters", "profitability", "channels", "habits", "sequences", "adoption")
 MODELS = (*ORDER, "all")
+# The predictive models (their own subcommands live in cli_predict) also run in ``all`` and
+# in the nightly task, with their defaults, after the segmentation models.
+PREDICTIVE = ("churn", "propensity", "forecast", "clv")
+EVERY = (*ORDER, *PREDICTIVE)
 
 
 def _positive(value: str) -> int:
@@ -96,9 +100,13 @@ def runner(model: str, options: dict) -> Callable[[], object]:
     from vinculo.analytics import (
         adoption,
         channels,
+        churn,
         clusters,
+        clv_crm,
+        forecast,
         habits,
         profitability,
+        propensity,
         rfm,
         sequences,
     )
@@ -126,6 +134,10 @@ def runner(model: str, options: dict) -> Callable[[], object]:
         "adoption": lambda: adoption.run_adoption(
             weeks=options.get("weeks", 12), months=options.get("months", 12)
         ),
+        "churn": lambda: churn.run_churn(write=write),
+        "propensity": lambda: propensity.run_propensity(write=write),
+        "forecast": lambda: forecast.run_forecast(),
+        "clv": lambda: clv_crm.run_clv_crm(write=write),
     }
     return calls[model]
 
@@ -159,7 +171,7 @@ def handle(model: str, options: dict, stdout) -> None:
 def _all(options: dict, stdout) -> None:
     from vinculo.analytics import warehouse
 
-    steps = len(ORDER) + (0 if options.get("skip_refresh") else 1)
+    steps = len(EVERY) + (0 if options.get("skip_refresh") else 1)
     n = 0
     if not options.get("skip_refresh"):
         n += 1
@@ -179,7 +191,7 @@ def _all(options: dict, stdout) -> None:
             }
         )
     failed = []
-    for model in ORDER:
+    for model in EVERY:
         n += 1
         started = time.monotonic()
         try:

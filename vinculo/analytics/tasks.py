@@ -25,15 +25,16 @@ def refresh_warehouse_task(full: bool = False) -> dict:
 @task()
 def run_segmentation_models_task(refresh: bool = True) -> dict:
     """Nightly: refresh the warehouse (incremental), then run RFM, clusters, profitability,
-    preferred channel, habits, sequences and adoption in that order. A model that fails keeps
+    preferred channel, habits, sequences, adoption, churn, propensity, the revenue forecast
+    and CLV in that order. A model that fails keeps
     its failed run and the others still run; the result says which did what."""
-    from vinculo.analytics.cli_models import ORDER, runner
+    from vinculo.analytics.cli_models import EVERY, runner
     from vinculo.analytics.runs import latest_run
 
     if refresh:
         warehouse.refresh()
     done: dict[str, dict] = {}
-    for model in ORDER:
+    for model in EVERY:
         try:
             runner(model, {})()
         except Exception as exc:  # one model failing must not stop the others

@@ -446,3 +446,25 @@ def test_cannot_link_a_customer_to_a_hidden_organization(rep, rep_b, client_for)
     assert response.status_code == 200
     assert 'id="id_organization_id_error"' in response.content.decode()
     assert not Customer.objects.filter(last_name="Ruiz").exists()
+
+
+def test_360_reads_analytics_scores_in_words(admin, client_for):
+    c = CustomerFactory()
+    Customer.objects.filter(pk=c.pk).update(
+        scores={
+            "churn": {
+                "p": 0.72,
+                "band": "high",
+                "reasons": ["no purchase for 200 days", "fewer calls"],
+                "run": 3,
+            },
+            "rfm": {"segment": "at risk", "score": "215"},
+            "clv": {"p_alive": 0.41, "expected_purchases_1y": 1.5, "clv": 312.456},
+        }
+    )
+    html = client_for(admin).get(detail(c)).content.decode()
+    assert "Churn risk" in html and "<strong>high (72 %)</strong>" in html
+    assert "reasons: no purchase for 200 days; fewer calls" in html
+    assert "RFM segment" in html and "<strong>at risk</strong>" in html
+    assert "<strong>312.46</strong>" in html and "probability still active: 41 %" in html
+    assert "run:" not in html  # bookkeeping keys stay hidden

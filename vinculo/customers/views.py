@@ -30,6 +30,7 @@ from vinculo.customers.forms import (
     remap_errors,
 )
 from vinculo.customers.models import Customer, CustomField
+from vinculo.customers.scores import score_rows
 from vinculo.customers.selectors import (
     customer_for_user,
     filter_customers,
@@ -227,7 +228,7 @@ def _detail_context(request, customer: Customer) -> dict:
         "members_url": reverse("customer_list") + f"?organization={customer.pk}",
         "attribute_groups": [(labels[g], groups[g]) for g in GROUP_ORDER if g in groups],
         "figures": figures,
-        "scores": sorted((customer.scores or {}).items()),
+        "scores": score_rows(customer.scores),
         "can_edit": can(user, "customers.edit"),
         "can_delete": can(user, "customers.delete"),
         "audit_rows": _audit_rows(user, customer, fields) if can(user, "audit.view") else None,

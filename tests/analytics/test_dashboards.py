@@ -10,6 +10,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tests.analytics.dashboard_data import build_shop, more_buyers
@@ -111,6 +112,22 @@ def test_executive_draws_the_statsmodels_forecast_with_its_interval(shop, client
     html = client_for(manager).get("/analytics/").content.decode()
     assert "Forecast interval" in html and "2031-02" in html
     assert "vinculo analytics forecast" not in html
+
+
+def test_pipeline_forecast_sits_beside_the_statistical_forecast(shop, client_for, manager):
+    this_month = timezone.localdate().replace(day=1).isoformat()
+    record_run(
+        "forecast",
+        {"forecast": [{"month": this_month, "mean": 500.0, "lower": 300.0, "upper": 700.0}]},
+    )
+    response = client_for(manager).get("/analytics/?format=csv&table=pipeline")
+    first = rows_of(response)[0]
+    assert first["month"] == this_month
+    assert (first["forecast"], first["forecast_lower"], first["forecast_upper"]) == (
+        "500.0",
+        "300.0",
+        "700.0",
+    )
 
 
 def test_csv_export_has_the_header_and_one_row_per_table_row(shop, client_for, manager):
@@ -272,6 +289,27 @@ def test_model_runs_fill_rfm_clusters_and_clv_panels(shop, client_for, analyst):
     assert segments == [
         {"code": "champions", "label": "Champions", "customers": "1", "revenue": "120.0"}
     ]
+
+
+def test_profitability_run_ranks_segments_and_clusters(shop, client_for, analyst):
+    client = client_for(analyst)
+    # Before the run: margin by lifecycle stage and source, from the warehouse.
+    before = rows_of(client.get("/analytics/customer-value/?format=csv&table=profitability"))
+    assert before[0]["lifecycle_stage"] and before[0]["margin"] == "71.00"
+    record_run(
+        "profitability",
+        {
+            "note": "Service cost is 15 per case.",
+            "by_rfm_segment": [{"rank": 1, "label": "Champions", "net_contribution": 60.0}],
+            "by_cluster": [{"rank": 1, "label": "Cluster 0", "net_contribution": 70.0}],
+        },
+    )
+    html = client.get("/analytics/customer-value/").content.decode()
+    assert "Service cost is 15 per case." in html
+    ranked = rows_of(client.get("/analytics/customer-value/?format=csv&table=profitability"))
+    assert ranked == [{"rank": "1", "label": "Champions", "net_contribution": "60.0"}]
+    clusters = client.get("/analytics/customer-value/?format=csv&table=profitable_clusters")
+    assert rows_of(clusters)[0]["label"] == "Cluster 0"
 
 
 def test_marketing_shows_basket_rules_from_the_last_basket_run(shop, client_for, marketer):

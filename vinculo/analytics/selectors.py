@@ -32,10 +32,12 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vinculo.analytics import warehouse
+from vinculo.analytics.models import ModelRun
 from vinculo.analytics.runs import latest_run
 from vinculo.analytics.warehouse.marts import REVENUE_STATUSES
 from vinculo.core.errors import DomainError, NotFound
@@ -171,16 +173,20 @@ def executive(*, user, today: dt.date | None = None) -> Dashboard:
     if d.series["forecast"] is None:
         d.notes["forecast"] = run_hint("forecast")
     pipe = forecast(user=user, start=month_start(today), months=6, group_by="owner")
+    stat = {p["month"]: p for p in d.series["forecast"] or []}
     d.add(
         Table(
             "pipeline",
-            _("Pipeline forecast"),
+            _("Pipeline forecast beside the statistical forecast"),
             [
                 ("month", _("Month")),
                 ("open_amount", _("Open amount")),
                 ("weighted_by_probability", _("Weighted by probability")),
                 ("weighted_by_win_rate", _("Weighted by win rate")),
                 ("won_amount", _("Won")),
+                ("forecast", _("Statistical forecast")),
+                ("forecast_lower", _("Lower bound")),
+                ("forecast_upper", _("Upper bound")),
             ],
             [
                 {
@@ -189,6 +195,9 @@ def executive(*, user, today: dt.date | None = None) -> Dashboard:
                     "weighted_by_probability": t.weighted_by_probability,
                     "weighted_by_win_rate": t.weighted_by_win_rate,
                     "won_amount": t.won_amount,
+                    "forecast": stat.get(t.month.isoformat(), {}).get("mean"),
+                    "forecast_lower": stat.get(t.month.isoformat(), {}).get("lower"),
+                    "forecast_upper": stat.get(t.month.isoformat(), {}).get("upper"),
                 }
                 for t in pipe.totals
             ],
@@ -486,10 +495,22 @@ def _flat(value):
     return value
 
 
-def run_table(model: str, key: str, slug: str, title: str, *alt_keys: str) -> Table:
+def latest_runs(*models: str) -> dict[str, ModelRun | None]:
+    """The newest successful run of each model (None if it never ran), in one query."""
+    done = ModelRun.objects.filter(status=ModelRun.Status.DONE)
+    newest = done.filter(model=OuterRef("model")).order_by("-version").values("version")[:1]
+    found: dict[str, ModelRun | None] = dict.fromkeys(models)
+    for run in done.filter(model__in=models, version=Subquery(newest)):
+        found[run.model] = run
+    return found
+
+
+def run_table(
+    model: str, key: str, slug: str, title: str, *alt_keys: str, runs: dict | None = None
+) -> Table:
     """A model run's summary entries shown as they are (a list of dicts, or a dict of dicts
     keyed by code), or an empty table naming the command that fills it."""
-    run = latest_run(model)
+    run = runs[model] if runs is not None and model in runs else latest_run(model)
     summary = (run.summary or {}) if run else {}
     items = next(
         (summary[k] for k in (key, *alt_keys) if isinstance(summary.get(k), list | dict)), []

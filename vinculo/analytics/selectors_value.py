@@ -12,12 +12,12 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
 
-from vinculo.analytics.runs import latest_run
 from vinculo.analytics.selectors import (
     NONE,
     REVENUE_SQL,
     Dashboard,
     Table,
+    latest_runs,
     num,
     rows,
     run_hint,
@@ -88,7 +88,8 @@ def customer_value(*, user) -> Dashboard:
             FROM mart_customer_360 GROUP BY 1, 2 ORDER BY margin DESC, 1, 2 LIMIT 20
             """,
         )
-    rfm_run = latest_run("rfm")
+    runs = latest_runs("rfm", "clusters", "profitability", "churn", "clv")
+    rfm_run = runs["rfm"]
     d.series["rfm"] = _rfm_grid_from_scores() if rfm_run else rfm_from_warehouse
     d.notes["rfm_source"] = (
         _("From the RFM run of %(date)s.") % {"date": rfm_run.as_of or rfm_run.started_at.date()}
@@ -128,14 +129,31 @@ def customer_value(*, user) -> Dashboard:
         )
     )
     d.series["clv"] = _clv_values()
-    if latest_run("clv") is None and not d.series["clv"]:
+    if runs["clv"] is None and not d.series["clv"]:
         d.notes["clv"] = run_hint("clv")
-    d.add(_churn_table(user))
-    d.add(run_table("rfm", "segments", "segments", _("RFM segments")))
-    d.add(run_table("clusters", "clusters", "clusters", _("Clusters"), "segments"))
+    d.add(_churn_table(user, ran=runs["churn"] is not None))
+    d.add(run_table("rfm", "segments", "segments", _("RFM segments"), runs=runs))
+    d.add(run_table("clusters", "clusters", "clusters", _("Clusters"), "segments", runs=runs))
     profitable = run_table(
-        "profitability", "segments", "profitability", _("Most profitable segments")
+        "profitability",
+        "by_rfm_segment",
+        "profitability",
+        _("Most profitable RFM segments (net contribution)"),
+        "segments",
+        runs=runs,
     )
+    d.add(
+        run_table(
+            "profitability",
+            "by_cluster",
+            "profitable_clusters",
+            _("Most profitable clusters (net contribution)"),
+            runs=runs,
+        )
+    )
+    run = runs["profitability"]
+    if run and (run.summary or {}).get("note"):
+        d.notes["profitability"] = str(run.summary["note"])
     if not profitable.rows:
         profitable = Table(
             "profitability",
@@ -196,7 +214,7 @@ def _clv_values() -> list[float]:
     return out
 
 
-def _churn_table(user) -> Table:
+def _churn_table(user, *, ran: bool) -> Table:
     columns = [
         ("customer_id", _("Customer number")),
         ("name", _("Customer")),
@@ -206,7 +224,7 @@ def _churn_table(user) -> Table:
         ("reasons", _("Reasons")),
     ]
     title = _("Highest churn risk (top %(n)s)") % {"n": CHURN_LIST}
-    if latest_run("churn") is None:
+    if not ran:
         return Table("churn", title, columns, [], run_hint("churn"))
     churn = KeyTransform("churn", "scores")
     risk = Coalesce(

@@ -123,3 +123,28 @@ def test_a_warehouse_without_orders_is_refused_clearly_or_reported_empty(model, 
     else:
         call_command("analytics", model, stdout=out)
         assert json.loads(out.getvalue())["model"] == model
+
+
+def test_scores_reach_the_customer_360_mart_and_survive_a_refresh(history):
+    from vinculo.analytics import warehouse
+
+    refresh()
+    call_command("analytics", "rfm", stdout=io.StringIO())
+    call_command("analytics", "channels", stdout=io.StringIO())
+    someone = Customer.objects.get(pk=history[3].pk)
+
+    def mart_row():
+        return warehouse.query(
+            "SELECT rfm_segment, rfm_score, preferred_channel FROM mart_customer_360 "
+            "WHERE customer_id = ?",
+            [someone.pk],
+        )[0]
+
+    expected = {
+        "rfm_segment": someone.scores["rfm"]["segment"],
+        "rfm_score": int(someone.scores["rfm"]["score"]),
+        "preferred_channel": someone.scores["channel"]["channel"],
+    }
+    assert mart_row() == expected
+    warehouse.refresh()  # rebuilding the marts keeps the models' last results
+    assert mart_row() == expected

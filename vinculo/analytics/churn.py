@@ -26,9 +26,8 @@ from django.utils.translation import gettext as _
 
 from vinculo.analytics import predict_data as data
 from vinculo.analytics import predict_model as pm
-from vinculo.analytics.runs import model_run
+from vinculo.analytics.runs import model_run, publish_scores
 from vinculo.core.errors import ValidationError
-from vinculo.customers.services import write_scores
 
 HIGH_AT = 0.6
 MEDIUM_AT = 0.3
@@ -120,7 +119,7 @@ def run_churn(
             "feature_sets_skipped": sorted(set(data.OPTIONAL_FACTS) - set(frames.optional)),
         }
         run.summary = _summary(scores)
-        run.customers_scored = write_scores(model="churn", scores=scores) if write else 0
+        run.customers_scored = publish_scores("churn", scores) if write else 0
     return ChurnResult(run.pk, run.version, run.metrics, run.summary, scores)
 
 

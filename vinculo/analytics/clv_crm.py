@@ -18,10 +18,9 @@ from django.utils.translation import gettext as _
 
 from vinculo.analytics import clv
 from vinculo.analytics import predict_data as data
-from vinculo.analytics.runs import model_run
+from vinculo.analytics.runs import model_run, publish_scores
 from vinculo.analytics.transactions import Transactions
 from vinculo.core.errors import ValidationError
-from vinculo.customers.services import write_scores
 
 WEEKS_PER_YEAR = 52
 
@@ -94,5 +93,5 @@ def run_clv_crm(
             "mean_p_alive": round(float(np.mean(result.p_alive)), 4),
             "expected_purchases_1y": round(float(np.sum(one_year)), 1),
         }
-        run.customers_scored = write_scores(model="clv", scores=scores) if write else 0
+        run.customers_scored = publish_scores("clv", scores) if write else 0
     return result

@@ -28,9 +28,8 @@ from django.utils.translation import gettext as _
 from vinculo.analytics import predict_data as data
 from vinculo.analytics import predict_model as pm
 from vinculo.analytics.churn import check_window
-from vinculo.analytics.runs import model_run
+from vinculo.analytics.runs import model_run, publish_scores
 from vinculo.core.errors import ValidationError
-from vinculo.customers.services import write_scores
 
 BASE = ("recency_days", "frequency", "monetary", "tenure_days", "orders_last_90")
 NEVER = 10 * 365
@@ -193,5 +192,5 @@ def run_propensity(
             "offers_by_category": dict(offered.most_common()),
             "no_offer": sum(1 for o in offers.values() if not o["category"]),
         }
-        run.customers_scored = write_scores(model="nbo", scores=offers) if write else 0
+        run.customers_scored = publish_scores("nbo", offers) if write else 0
     return PropensityResult(run.pk, run.version, run.metrics, run.summary, offers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -53,3 +54,17 @@ def latest_run(model: str) -> ModelRun | None:
         .order_by("-version")
         .first()
     )
+
+
+def publish_scores(model: str, scores: dict[int, Any]) -> int:
+    """Write a model's per-customer results back to the customers (``Customer.scores``, for
+    segments, call lists and the 360° page) and into the warehouse (``score_<model>``, which
+    fills the customer 360 mart's score columns). Returns the customers written."""
+    from vinculo.analytics.warehouse.connection import writer
+    from vinculo.analytics.warehouse.scores import store
+    from vinculo.customers.services import write_scores
+
+    written = write_scores(model=model, scores=scores)
+    with writer() as con:
+        store(con, model, scores)
+    return written

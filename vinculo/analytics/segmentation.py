@@ -54,10 +54,11 @@ def interaction_channels(df: pd.DataFrame) -> list[str]:
 
 
 def write_back(model: str, scores: Mapping[int, Any]) -> int:
-    """Write per-customer results (plain JSON values) back to ``Customer.scores[model]``."""
-    from vinculo.customers.services import write_scores
+    """Write per-customer results (plain JSON values) back to ``Customer.scores[model]`` and
+    into the warehouse's customer 360 mart (see ``runs.publish_scores``)."""
+    from vinculo.analytics.runs import publish_scores
 
-    return write_scores(model=model, scores={int(k): v for k, v in scores.items()})
+    return publish_scores(model, {int(k): v for k, v in scores.items()})
 
 
 def r2(value: Any) -> float:

@@ -12,6 +12,8 @@ import datetime as dt
 
 import duckdb
 
+from vinculo.analytics.warehouse import scores
+
 # Bump when a mart's definition changes: the next refresh rebuilds the warehouse.
 VERSION = "marts-1"
 
@@ -40,6 +42,7 @@ def build(con: duckdb.DuckDBPyConnection, *, as_of: dt.date, time_zone: str) -> 
     _dim_campaign(con)
     _fact_sales_view(con)
     _customer_360(con, as_of)
+    scores.apply_to_mart(con)  # the models' last results, so a refresh never blanks them
     _sales(con)
     _marketing_leads(con)
     return {

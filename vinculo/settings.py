@@ -2,7 +2,7 @@
 
 Environment variables (all optional):
   DATABASE_URL            sqlite:///path or postgres://user@host:port/db (default: SQLite in var/)
-  VINCULO_VAR_DIR         where the SQLite file, secret key, uploads and warehouse live (default: ./var)
+  VINCULO_VAR_DIR         SQLite file, secret key, uploads and warehouse (default: ./var)
   VINCULO_SECRET_KEY      secret key; if unset one is generated once and kept in var/secret_key
   VINCULO_DEBUG           "1" to turn DEBUG on (demo/dev only)
   VINCULO_ALLOWED_HOSTS   comma-separated host names (default: localhost,127.0.0.1,[::1])

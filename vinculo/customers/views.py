@@ -33,7 +33,7 @@ from vinculo.customers.models import Customer, CustomField
 from vinculo.customers.scores import score_rows
 from vinculo.customers.selectors import (
     customer_for_user,
-    filter_customers,
+    customer_page,
     visible_customers,
 )
 
@@ -84,11 +84,10 @@ def customer_list(request):
         page = min(max(int(request.GET.get("page", 1)), 1), MAX_PAGE)
     except ValueError:
         page = 1
-    qs = filter_customers(visible_customers(request.user), filters).select_related("owner")
     offset = (page - 1) * PAGE_SIZE
     # One row more than a page tells whether there is a next page without a COUNT(*),
     # which would scan the whole (visible) table at 1M rows.
-    rows = list(qs[offset : offset + PAGE_SIZE + 1])
+    rows = customer_page(request.user, filters, offset=offset, limit=PAGE_SIZE + 1)
     has_next = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     base_qs = _query_without(request, "page")

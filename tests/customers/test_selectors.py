@@ -1,0 +1,60 @@
+"""customer_page: the customer list read per visibility branch (decision 0012)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from vinculo.customers.models import Customer
+from vinculo.customers.selectors import (
+    CustomerFilters,
+    customer_page,
+    filter_customers,
+    visible_customers,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _page_names(user, **filters):
+    rows = customer_page(user, CustomerFilters(**filters), offset=0, limit=100)
+    return [c.name for c in rows]
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "-last_contact", "last_contact", "city"])
+def test_customer_page_matches_one_query_over_the_visibility_rule(rep, rep_b, sort):
+    """Owned, team and both at once, with and without a last contact (NULLs sort the same):
+    the page read per branch is exactly the single query's page, each customer once."""
+    now = timezone.now()
+    made = []
+    for i in range(12):
+        owner = [rep, rep_b, None][i % 3]
+        team = [rep.team, None, rep_b.team][i % 3 if i < 9 else 0]
+        made.append(
+            Customer(
+                name=f"C{(i * 7) % 12:02d}",
+                owner=owner,
+                team=team,
+                city=["Madrid", "Bilbao"][i % 2],
+                last_contact_at=None if i % 4 == 0 else now - timedelta(days=i),
+            )
+        )
+    Customer.objects.bulk_create(made)
+    f = CustomerFilters(sort=sort)
+    expected = list(filter_customers(visible_customers(rep), f).values_list("pk", flat=True))
+    assert expected, "the rep sees some of these customers"
+    for offset, limit in [(0, 100), (0, 3), (3, 4)]:
+        page = customer_page(rep, f, offset=offset, limit=limit)
+        assert [c.pk for c in page] == expected[offset : offset + limit]
+
+
+def test_customer_page_keeps_filters_and_hides_others(rep, rep_b):
+    Customer.objects.create(name="Mine Madrid", owner=rep, city="Madrid")
+    Customer.objects.create(name="Mine Bilbao", owner=rep, city="Bilbao")
+    Customer.objects.create(name="Team Madrid", team=rep.team, city="Madrid")
+    Customer.objects.create(name="Other Madrid", owner=rep_b, team=rep_b.team, city="Madrid")
+    assert _page_names(rep, city="Madrid") == ["Mine Madrid", "Team Madrid"]
+    assert "Other Madrid" in _page_names(rep_b, city="Madrid")
+    assert "Mine Madrid" not in _page_names(rep_b, city="Madrid")

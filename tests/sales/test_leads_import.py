@@ -317,3 +317,14 @@ def test_command_dry_run_then_import_prints_summary_and_errors(tmp_path, markete
         call_command("import_leads", str(path), stdout=out)
     assert "3 already imported" in out.getvalue()
     assert Lead.objects.count() == 3
+
+
+def test_page_refuses_files_over_its_row_limit_and_names_the_command(
+    client_for, marketer, monkeypatch
+):
+    monkeypatch.setattr(leads_import, "MAX_PAGE_ROWS", 2)
+    resp = upload(client_for(marketer))
+    assert resp.status_code == 422
+    assert "the page imports up to 2" in resp.content.decode()
+    assert "vinculo import_leads" in resp.content.decode()
+    assert not Lead.objects.exists()

@@ -181,3 +181,22 @@ def test_header_box_works_without_js_and_with_htmx(rf, rep):
     assert 'hx-trigger="input changed delay:200ms' in html
     assert 'role="combobox"' in html and 'role="listbox"' in html
     assert 'aria-controls="quick-search-results"' in html
+
+
+def test_quick_search_finds_visible_matches_past_many_hidden_ones(rep, rep_b):
+    """Matches are read from the index in chunks: the rep's customers come after 300 of
+    another team's with the same prefix (more than the first chunk) and are still found,
+    the hidden ones never shown."""
+    Customer.objects.bulk_create(
+        Customer(name=f"Zubiri {i:03d}", owner=rep_b, team=rep_b.team) for i in range(300)
+    )
+    Customer.objects.bulk_create(
+        Customer(name=f"Zubiri mine {i}", owner=rep, team=rep.team) for i in range(3)
+    )
+    rows = search.quick(visible_customers(rep), "zub", limit=8)
+    assert [c.name for c in rows] == ["Zubiri mine 0", "Zubiri mine 1", "Zubiri mine 2"]
+
+
+def test_quick_search_by_leading_digits_still_finds_phones(jose, rep):
+    rows = search.quick(visible_customers(rep), "34 6", limit=8)
+    assert [c.name for c in rows] == ["José Núñez García"]

@@ -175,17 +175,54 @@ def quick(qs: QuerySet, text: str, *, limit: int = 8) -> list:
     if not text or not (terms(text) or phone_digits(text)):
         return []
     qs = qs.order_by()
+    fts = backend() == "fts5"
     first: list = []
-    if not phone_digits(text):
-        first = sorted(_name_prefix(qs, text)[:limit], key=lambda c: (fold(c.name), c.pk))
+    # A query starting with a number is not a name: the name-prefix pass would only make FTS
+    # filter every phone token starting with those digits by column and position.
+    if not phone_digits(text) and not terms(text)[0].isdigit():
+        if fts:
+            first = _fts_rows(qs, fts_query(text, name_prefix=True), limit)
+        else:
+            first = list(_name_prefix(qs, text)[:limit])
+        first.sort(key=lambda c: (fold(c.name), c.pk))
     rest: list = []
     if len(first) < limit:
-        seen = [c.pk for c in first]
-        rest = sorted(
-            apply(qs, text).exclude(pk__in=seen)[: limit - len(first)],
-            key=lambda c: (fold(c.name), c.pk),
-        )
+        seen = {c.pk for c in first}
+        if fts:
+            rest = _fts_rows(qs, fts_query(text), limit - len(first), exclude=seen)
+        else:
+            rest = list(apply(qs, text).exclude(pk__in=seen)[: limit - len(first)])
+        rest.sort(key=lambda c: (fold(c.name), c.pk))
     return first + rest
+
+
+FTS_CHUNK_FIRST = 256
+FTS_CHUNK_MAX = 4096
+
+
+def _fts_rows(qs: QuerySet, query: str, limit: int, *, exclude: set | frozenset = frozenset()):
+    """Up to ``limit`` rows of ``qs`` matching the FTS ``query``, reading the matches in growing
+    chunks of rowids. ``pk IN (SELECT rowid ... MATCH)`` lets SQLite walk a visibility index
+    (hundreds of thousands of rows) probing a list of every match (a million for "+34 6"):
+    seconds. A chunk of literal ids is looked up by primary key, and a common prefix stops
+    after the first chunk (decision 0012)."""
+    if not query or limit <= 0:
+        return []
+    found: list = []
+    offset, chunk = 0, FTS_CHUNK_FIRST
+    sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT %s OFFSET %s"
+    while len(found) < limit:
+        with connection.cursor() as cur:
+            cur.execute(sql, [query, chunk, offset])
+            ids = [row[0] for row in cur.fetchall()]
+        wanted = [pk for pk in ids if pk not in exclude]
+        if wanted:
+            found += list(qs.filter(pk__in=wanted)[: limit - len(found)])
+        if len(ids) < chunk:
+            break
+        offset += chunk
+        chunk = min(chunk * 4, FTS_CHUNK_MAX)
+    return found
 
 
 # --- index maintenance (SQLite) ------------------------------------------------------------

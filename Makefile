@@ -40,8 +40,10 @@ assets: ## install front-end assets (npm registry; Plotly from its Python packag
 migrate: install ## apply database migrations (SQLite under var/ unless DATABASE_URL is set)
 	$(VINCULO) migrate --noinput
 
-demo-data: migrate ## load the demo dataset and logins (idempotent)
+demo-data: migrate ## load the demo dataset and logins, build the warehouse and run the models (idempotent)
 	$(VINCULO) demo --customers $(DEMO_CUSTOMERS)
+	@echo "Building the analytics warehouse and running the models (about a minute)..."
+	@$(VINCULO) analytics all || echo "  (a model could not run on this data; the dashboards say which)"
 
 demo: demo-data ## install, migrate, load demo data, start web app + worker, print URL and logins
 	@echo ""

@@ -204,6 +204,13 @@ def scenarios() -> list[tuple[str, str, list[str], dict]]:
         ("customer 360", "rep", [f"/customers/{pk}/" for pk in pks], {}),
         ("timeline", "rep", [f"/customers/{pk}/timeline/" for pk in pks], hx),
         ("my day", "rep", ["/my-day/"], {}),
+        # Sales pages: empty on a seed without sales data (BENCH_LINES_PER_CUSTOMER=0).
+        ("pipeline board", "rep", ["/sales/pipeline/"], {}),
+        ("opportunity list", "rep", ["/sales/opportunities/"], {}),
+        ("lead queue", "rep", ["/sales/leads/queue/"], {}),
+        ("lead list", "rep", ["/sales/leads/"], {}),
+        ("order list", "rep", ["/sales/orders/"], {}),
+        ("product list", "rep", ["/sales/catalog/"], {}),
     ]
 
 

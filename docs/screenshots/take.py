@@ -30,9 +30,14 @@ SHOTS = [
     ("pipeline-board", "manager", "/sales/pipeline/", "en"),
     ("forecast", "manager", "/sales/forecast/", "en"),
     ("lead-queue", "rep", "/sales/leads/queue/", "en"),
-    ("products", "manager", "/sales/catalog/products/", "en"),
+    ("products", "manager", "/sales/catalog/", "en"),
     ("orders", "manager", "/sales/orders/", "en"),
+    ("quotes", "manager", "/sales/quotes/", "en"),
+    ("price-check", "manager", "/sales/catalog/price-check/", "en"),
     ("duplicates", "admin", "/customers/duplicates/", "en"),
+    ("dashboard-executive", "analyst", "/analytics/", "en"),
+    ("dashboard-customer-value", "analyst", "/analytics/customer-value/", "en"),
+    ("dashboard-sales", "manager", "/analytics/sales/?dim=category", "en"),
     ("customers-es", "rep", "/customers/", "es"),
 ]
 

@@ -58,3 +58,19 @@ def test_customer_page_keeps_filters_and_hides_others(rep, rep_b):
     assert _page_names(rep, city="Madrid") == ["Mine Madrid", "Team Madrid"]
     assert "Other Madrid" in _page_names(rep_b, city="Madrid")
     assert "Mine Madrid" not in _page_names(rep_b, city="Madrid")
+
+
+def test_customer_page_search_reads_matches_by_id_and_keeps_visibility(rep, rep_b):
+    """A search with few matches is answered from their ids: still sorted, filtered and
+    limited to what the user may see."""
+    Customer.objects.create(name="Zoe Arrieta", owner=rep, city="Madrid")
+    Customer.objects.create(name="Ana Arrieta", team=rep.team, city="Madrid")
+    Customer.objects.create(name="Eva Arrieta", owner=rep, city="Bilbao")
+    Customer.objects.create(name="Hidden Arrieta", owner=rep_b, team=rep_b.team, city="Madrid")
+    assert _page_names(rep, q="arrieta") == ["Ana Arrieta", "Eva Arrieta", "Zoe Arrieta"]
+    assert _page_names(rep, q="arrieta", city="Madrid", sort="-name") == [
+        "Zoe Arrieta",
+        "Ana Arrieta",
+    ]
+    page = customer_page(rep, CustomerFilters(q="arrieta"), offset=1, limit=1)
+    assert [c.name for c in page] == ["Eva Arrieta"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
@@ -149,8 +149,20 @@ def customer_page(user, f: CustomerFilters, *, offset: int, limit: int) -> list[
     Instead each branch of the rule is read on its own, in order and limited, from its
     (owner|team, sort) index; the page is the top of their union, ordered again by the
     database (the same NULL ordering as a single query). Decision 0012."""
-    branches = visibility_branches(user)
+    from vinculo.customers import search
+
     end = offset + limit
+    if f.q:
+        ids = search.matching_ids(f.q)
+        if ids is not None:
+            # Few matches: read them by id and sort them, whatever the visibility rule.
+            narrowed = replace(f, q="")
+            qs = filter_customers(visible_customers(user).filter(pk__in=ids), narrowed)
+            # Sort ids only (narrow rows in the temporary B-tree), then load the page.
+            page = list(qs.values_list("pk", flat=True)[offset:end])
+            rows = Customer.objects.filter(pk__in=page).select_related("owner").in_bulk()
+            return [rows[pk] for pk in page]
+    branches = visibility_branches(user)
     if branches is None or len(branches) == 1 or end > BRANCH_PAGE_MAX:
         qs = filter_customers(visible_customers(user), f)
         return list(qs.select_related("owner")[offset:end])

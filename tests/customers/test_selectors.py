@@ -1,4 +1,4 @@
-"""customer_page: the customer list read per visibility branch (decision 0012)."""
+"""customer_page: the customer list read per visibility branch (decision 0013)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from django.urls import path
 def _lazy(name: str):
     """The view ``name`` of analytics.views, imported on its first request: the views pull in
     the warehouse, pandas and plotly, seconds of imports no other page should wait for when
-    the URLconf loads (decision 0012)."""
+    the URLconf loads (decision 0013)."""
 
     def view(request, *args, **kwargs):
         from vinculo.analytics import views

@@ -91,7 +91,7 @@ class Customer(VersionedModel):
     # Set on the losing record of a merge; merged records are hidden everywhere.
     # No plain index: every list filters "merged_into IS NULL", true for nearly all rows, and
     # SQLite (no statistics) would walk that index and sort the whole table. The partial index
-    # below serves the reverse lookups (merged_from) only (decision 0012).
+    # below serves the reverse lookups (merged_from) only (decision 0013).
     merged_into = models.ForeignKey(
         "self",
         null=True,

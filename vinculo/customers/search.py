@@ -149,7 +149,7 @@ def matching_ids(text: str, *, cap: int = FTS_IDS_MAX) -> list[int] | None:
     """The ids of every customer matching ``text`` when the SQLite index has at most ``cap``
     of them; ``None`` when there are more or another backend answers (callers then use
     ``apply``). A rare word ("maria": 11k of 1M) would otherwise make SQLite walk a visibility
-    index in name order until the page is full: most of that index (decision 0012)."""
+    index in name order until the page is full: most of that index (decision 0013)."""
     if backend() != "fts5":
         return None
     query = fts_query((text or "").strip())
@@ -228,7 +228,7 @@ def _fts_rows(qs: QuerySet, query: str, limit: int, *, exclude: set | frozenset 
     chunks of rowids. ``pk IN (SELECT rowid ... MATCH)`` lets SQLite walk a visibility index
     (hundreds of thousands of rows) probing a list of every match (a million for "+34 6"):
     seconds. A chunk of literal ids is looked up by primary key, and a common prefix stops
-    after the first chunk (decision 0012)."""
+    after the first chunk (decision 0013)."""
     if not query or limit <= 0:
         return []
     found: list = []

@@ -148,7 +148,7 @@ def customer_page(user, f: CustomerFilters, *, offset: int, limit: int) -> list[
     the database sorts every visible row (hundreds of thousands at 1M customers) to return 50.
     Instead each branch of the rule is read on its own, in order and limited, from its
     (owner|team, sort) index; the page is the top of their union, ordered again by the
-    database (the same NULL ordering as a single query). Decision 0012."""
+    database (the same NULL ordering as a single query). Decision 0013."""
     from vinculo.customers import search
 
     end = offset + limit

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -122,6 +123,8 @@ class Customer(VersionedModel):
             # order from its own index (selectors.visible_page), most recent contact first.
             models.Index(fields=["owner", "-last_contact_at"], name="customer_owner_contact"),
             models.Index(fields=["team", "-last_contact_at"], name="customer_team_contact"),
+            # The list's city filter compares lower(city) (selectors.filter_customers).
+            models.Index(Lower("city"), name="customer_city_lower"),
             models.Index(
                 fields=["merged_into"],
                 condition=Q(merged_into__isnull=False),

@@ -56,6 +56,8 @@ def test_customer_page_keeps_filters_and_hides_others(rep, rep_b):
     Customer.objects.create(name="Team Madrid", team=rep.team, city="Madrid")
     Customer.objects.create(name="Other Madrid", owner=rep_b, team=rep_b.team, city="Madrid")
     assert _page_names(rep, city="Madrid") == ["Mine Madrid", "Team Madrid"]
+    assert _page_names(rep, city="mADRID") == ["Mine Madrid", "Team Madrid"]
+    assert _page_names(rep, city="Nowhere") == []
     assert "Other Madrid" in _page_names(rep_b, city="Madrid")
     assert "Mine Madrid" not in _page_names(rep_b, city="Madrid")
 

@@ -50,7 +50,9 @@ def test_customer_page_matches_one_query_over_the_visibility_rule(rep, rep_b, so
         assert [c.pk for c in page] == expected[offset : offset + limit]
 
 
-def test_customer_page_keeps_filters_and_hides_others(rep, rep_b):
+@pytest.mark.parametrize("sort_max", [1, 5_000])  # 1: filtered pages read per branch too
+def test_customer_page_keeps_filters_and_hides_others(rep, rep_b, sort_max, monkeypatch):
+    monkeypatch.setattr("vinculo.customers.selectors.FILTER_SORT_MAX", sort_max)
     Customer.objects.create(name="Mine Madrid", owner=rep, city="Madrid")
     Customer.objects.create(name="Mine Bilbao", owner=rep, city="Bilbao")
     Customer.objects.create(name="Team Madrid", team=rep.team, city="Madrid")

@@ -3,7 +3,7 @@ import pytest
 from vinculo.core.errors import Conflict, ValidationError
 from vinculo.core.models import AuditEntry
 from vinculo.customers import services
-from vinculo.customers.models import CustomField, Customer
+from vinculo.customers.models import Customer, CustomField
 
 
 @pytest.fixture

@@ -58,7 +58,8 @@ class Customer(VersionedModel):
     company_name = models.CharField(_("company"), max_length=255, blank=True)
     email = models.CharField(_("email"), max_length=254, blank=True, db_index=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True, db_index=True)
-    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True)
+    # NULL, not "", when absent: the unique constraint below applies only to real ids.
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True)  # noqa: DJ001
     stage = models.CharField(
         _("lifecycle stage"), max_length=16, choices=Stage.choices, default=Stage.LEAD
     )

@@ -17,6 +17,17 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_a_test_says_otherwise():
+    """A request by a Spanish-speaking user activates Spanish in this thread (the test client
+    runs in-process); start every test from the default language so none depends on order."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")
+
+
 @pytest.fixture
 def db_tasks(settings):
     """Queue background tasks in the database (as in production) instead of running them

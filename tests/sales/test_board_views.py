@@ -285,3 +285,17 @@ def test_board_filters_by_owner_and_manager_sees_the_team(client_for, manager, r
     assert "Deal 0" in html and "Manager deal" in html
     html = client.get(BOARD, {"owner": manager.pk}).content.decode()
     assert "Deal 0" not in html and f'id="opp-card-{mine.pk}"' in html
+
+
+def test_standard_pipeline_and_stages_read_in_the_users_language(client_for, rep, sales):
+    rep.language = "es"
+    rep.save(update_fields=["language"])
+    html = client_for(rep).get("/sales/pipeline/").content.decode()
+    assert "Embudo: Ventas" in html or "Ventas" in html
+    assert "Calificación" in html and "Negociación" in html and "Ganada" in html
+    assert ">Qualification <" not in html
+    # A stage someone named themselves is shown as typed.
+    stage = Stage.objects.filter(is_won=False, is_lost=False).first()
+    stage.name = "Demo booked"
+    stage.save()
+    assert "Demo booked" in client_for(rep).get("/sales/pipeline/").content.decode()

@@ -383,7 +383,7 @@ def _group(key, label: str, items: list[_Opp], stages: list[Stage]) -> ReportGro
         entered = [o for o in items if stage.pk in o.stages]
         nxt = stages[i + 1].pk if i + 1 < len(stages) else None
         advanced = sum(1 for o in entered if o.status == S.WON or (nxt and nxt in o.stages))
-        funnel.append(FunnelStep(stage.pk, stage.name, len(entered), advanced))
+        funnel.append(FunnelStep(stage.pk, stage.display_name, len(entered), advanced))
     won = [o for o in items if o.status == S.WON]
     cycles = [
         Decimal((o.closed_at - o.created_at).total_seconds()) / 86400

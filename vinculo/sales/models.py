@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vinculo.core.models import TimeStampedModel, VersionedModel
 
@@ -589,6 +590,23 @@ class LeadWebForm(TimeStampedModel):
 # --- pipelines and opportunities --------------------------------------------------------------
 
 
+# The standard pipeline and stage names are data (found by name, so not stored translated)
+# but read in the user's language; a name someone typed is shown as typed.
+STANDARD_NAMES = {
+    "Sales": pgettext_lazy("pipeline", "Sales"),
+    "Qualification": pgettext_lazy("pipeline stage", "Qualification"),
+    "Needs analysis": pgettext_lazy("pipeline stage", "Needs analysis"),
+    "Proposal": pgettext_lazy("pipeline stage", "Proposal"),
+    "Negotiation": pgettext_lazy("pipeline stage", "Negotiation"),
+    "Won": pgettext_lazy("pipeline stage", "Won"),
+    "Lost": pgettext_lazy("pipeline stage", "Lost"),
+}
+
+
+def standard_name(name: str) -> str:
+    return str(STANDARD_NAMES.get(name, name))
+
+
 class Pipeline(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     is_default = models.BooleanField(_("default"), default=False)
@@ -600,7 +618,11 @@ class Pipeline(models.Model):
         verbose_name_plural = _("pipelines")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return standard_name(self.name)
 
 
 class Stage(models.Model):
@@ -620,7 +642,11 @@ class Stage(models.Model):
         verbose_name_plural = _("stages")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return standard_name(self.name)
 
 
 class Opportunity(VersionedModel):

@@ -45,7 +45,7 @@ def test_my_day_groups_open_tasks(client_for, rep):
     response = client_for(rep).get(reverse("my_day"))
     assert response.status_code == 200
     sections = {
-        key: [t.title for t in tasks] for key, _title, tasks in response.context["sections"]
+        key: [t.title for t in tasks] for key, _title, tasks, _more in response.context["sections"]
     }
     assert sections == {"overdue": ["Late one"], "today": ["Due now"], "upcoming": ["Soon"]}
     html = response.content.decode()
@@ -53,6 +53,25 @@ def test_my_day_groups_open_tasks(client_for, rep):
     assert html.index("Today") < html.index("Due now") < html.index("Next 7 days")
     assert "Far away" not in html and "Already done" not in html
     assert reverse("customer_detail", args=[customer.pk]) in html
+
+
+def test_my_day_shows_the_first_tasks_of_a_long_backlog_and_links_to_all(
+    client_for, rep, monkeypatch
+):
+    from vinculo.interactions import views
+
+    monkeypatch.setattr(views, "MY_DAY_SHOWN", 3)
+    for i in range(5):
+        make_task(rep, days=-10 + i, title=f"Overdue {i}")
+    make_task(rep, title="Due today")
+    html = client_for(rep).get(reverse("my_day")).content.decode()
+    assert "Overdue 0" in html and "Overdue 2" in html and "Overdue 3" not in html
+    assert '<span class="badge">3+</span>' in html
+    assert "Due today" in html and 'data-testid="more-today"' not in html
+    yesterday = (today() - dt.timedelta(days=1)).isoformat()
+    assert f"/tasks/?status=open&amp;due_to={yesterday}" in html
+    listed = client_for(rep).get(f"/tasks/?status=open&due_to={yesterday}").content.decode()
+    assert "Overdue 3" in listed and "Overdue 4" in listed and "Due today" not in listed
 
 
 def test_my_day_empty_state(client_for, rep):

@@ -3,6 +3,7 @@ capability, call one service or selector, render."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -30,6 +32,8 @@ from vinculo.interactions.forms import (
     TaskForm,
 )
 from vinculo.interactions.models import Interaction
+
+MY_DAY_SHOWN = 25  # tasks shown per group on My day
 
 # --- Timeline ---------------------------------------------------------------------------------
 
@@ -201,18 +205,39 @@ def _next_url(request, default: str) -> str:
 def my_day(request):
     """The home page: my open tasks (overdue, today, next 7 days) and what I logged today."""
     groups = selectors.my_day(user=request.user)
-    sections = [
-        ("overdue", _("Overdue"), list(groups["overdue"])),
-        ("today", _("Today"), list(groups["today"])),
-        ("upcoming", _("Next 7 days"), list(groups["upcoming"])),
-    ]
+    today = timezone.localdate()
+    # Each group shows its first MY_DAY_SHOWN tasks (one row more tells there are more), so
+    # a long backlog neither slows the home page nor buries today's work; the link opens the
+    # whole group in the task list.
+    links = {
+        "overdue": {"due_to": today - dt.timedelta(days=1)},
+        "today": {"due_from": today, "due_to": today},
+        "upcoming": {
+            "due_from": today + dt.timedelta(days=1),
+            "due_to": today + dt.timedelta(days=7),
+        },
+    }
+    sections = []
+    for key, title in (
+        ("overdue", _("Overdue")),
+        ("today", _("Today")),
+        ("upcoming", _("Next 7 days")),
+    ):
+        tasks = list(groups[key][: MY_DAY_SHOWN + 1])
+        more_url = None
+        if len(tasks) > MY_DAY_SHOWN:
+            tasks = tasks[:MY_DAY_SHOWN]
+            query = {"status": "open", **{k: v.isoformat() for k, v in links[key].items()}}
+            more_url = reverse("task_list") + "?" + urlencode(query)
+        sections.append((key, title, tasks, more_url))
     return render(
         request,
         "interactions/my_day.html",
         {
             "nav": "my_day",
             "sections": sections,
-            "has_tasks": any(tasks for _key, _title, tasks in sections),
+            "has_tasks": any(section[2] for section in sections),
+            "shown": MY_DAY_SHOWN,
             "logged_today": selectors.interactions_logged_today(user=request.user),
             "task_form": TaskForm(auto_id="new-task-%s"),
             "can_manage_tasks": can(request.user, "tasks.manage"),

@@ -173,43 +173,13 @@ def create_promotion(
     tag = _common(
         errors, name=name, customer_tag=customer_tag, valid_from=valid_from, valid_to=valid_to
     )
-    if kind not in Promotion.Kind.values:
-        errors["kind"] = [_("Choose a kind of promotion.")]
-    amount = _money(value, "value", errors)
-    if kind == Promotion.Kind.PERCENT and amount is not None and not 0 < amount <= 100:
-        errors["value"] = [_("The percentage must be between 0 and 100.")]
-    if kind == Promotion.Kind.AMOUNT and amount is not None and amount <= 0:
-        errors["value"] = [_("Enter the amount off.")]
-    if kind == Promotion.Kind.BUY_X_GET_Y:
-        if not buy_quantity or buy_quantity < 1:
-            errors["buy_quantity"] = [_("Say how many must be bought.")]
-        if not get_quantity or get_quantity < 1:
-            errors["get_quantity"] = [_("Say how many are free.")]
+    amount = check_discount(errors, kind, value, buy_quantity, get_quantity)
     minimum = _money(min_amount, "min_amount", errors) if min_amount not in (None, "") else None
     if code is not None:
-        code = code.strip().upper()
-        if not _CODE.match(code):
-            errors["code"] = [
-                _("A coupon code has 3 to 40 letters, digits, hyphens or underscores.")
-            ]
-        elif (
-            Promotion.objects.filter(code__iexact=code).exists()
-            or PromotionCode.objects.filter(code__iexact=code).exists()
-        ):
-            errors["code"] = [_("The coupon code “%(code)s” is taken.") % {"code": code}]
-    product_ids, category_ids = list(dict.fromkeys(product_ids)), list(dict.fromkeys(category_ids))
-    products = list(Product.objects.filter(pk__in=product_ids))
-    if len(products) != len(product_ids):
-        errors["product_ids"] = [_("Choose existing products.")]
-    categories = list(Category.objects.filter(pk__in=category_ids))
-    if len(categories) != len(category_ids):
-        errors["category_ids"] = [_("Choose existing categories.")]
-    for field_name, limit in (
-        ("max_uses_total", max_uses_total),
-        ("max_uses_per_customer", max_uses_per_customer),
-    ):
-        if limit is not None and limit < 1:
-            errors[field_name] = [_("Leave empty for no limit, or give at least 1.")]
+        code = check_code(errors, code)
+    products, categories = check_targets_and_limits(
+        errors, product_ids, category_ids, max_uses_total, max_uses_per_customer
+    )
     if errors:
         raise ValidationError(_("Please correct the errors below."), field_errors=errors)
     promotion = Promotion.objects.create(
@@ -239,3 +209,61 @@ def create_promotion(
         changes={"name": [None, promotion.name], "code": [None, promotion.code]},
     )
     return promotion
+
+
+# --- promotion checks, shared by create_promotion and promotions.update_promotion ------------
+
+
+def code_taken(code: str, *, promotion_id: int | None = None) -> bool:
+    """Is ``code`` already a coupon (a promotion's own code or a generated one)?"""
+    own = Promotion.objects.filter(code__iexact=code)
+    if promotion_id:
+        own = own.exclude(pk=promotion_id)
+    return own.exists() or PromotionCode.objects.filter(code__iexact=code).exists()
+
+
+def check_code(errors: dict[str, list[str]], code: str, *, promotion_id: int | None = None) -> str:
+    """The coupon code upper-cased; its shape and uniqueness errors go into ``errors``."""
+    code = code.strip().upper()
+    if not _CODE.match(code):
+        errors["code"] = [_("A coupon code has 3 to 40 letters, digits, hyphens or underscores.")]
+    elif code_taken(code, promotion_id=promotion_id):
+        errors["code"] = [_("The coupon code “%(code)s” is taken.") % {"code": code}]
+    return code
+
+
+def check_discount(errors, kind, value, buy_quantity, get_quantity) -> Decimal | None:
+    """The discount's shape for its kind; returns the parsed value."""
+    if kind not in Promotion.Kind.values:
+        errors["kind"] = [_("Choose a kind of promotion.")]
+    amount = _money(value, "value", errors)
+    if kind == Promotion.Kind.PERCENT and amount is not None and not 0 < amount <= 100:
+        errors["value"] = [_("The percentage must be between 0 and 100.")]
+    if kind == Promotion.Kind.AMOUNT and amount is not None and amount <= 0:
+        errors["value"] = [_("Enter the amount off.")]
+    if kind == Promotion.Kind.BUY_X_GET_Y:
+        if not buy_quantity or buy_quantity < 1:
+            errors["buy_quantity"] = [_("Say how many must be bought.")]
+        if not get_quantity or get_quantity < 1:
+            errors["get_quantity"] = [_("Say how many are free.")]
+    return amount
+
+
+def check_targets_and_limits(
+    errors, product_ids, category_ids, max_uses_total, max_uses_per_customer
+) -> tuple[list[Product], list[Category]]:
+    """The promotion's products and categories (each must exist) and its usage limits."""
+    product_ids, category_ids = list(dict.fromkeys(product_ids)), list(dict.fromkeys(category_ids))
+    products = list(Product.objects.filter(pk__in=product_ids))
+    if len(products) != len(product_ids):
+        errors["product_ids"] = [_("Choose existing products.")]
+    categories = list(Category.objects.filter(pk__in=category_ids))
+    if len(categories) != len(category_ids):
+        errors["category_ids"] = [_("Choose existing categories.")]
+    for field_name, limit in (
+        ("max_uses_total", max_uses_total),
+        ("max_uses_per_customer", max_uses_per_customer),
+    ):
+        if limit is not None and limit < 1:
+            errors[field_name] = [_("Leave empty for no limit, or give at least 1.")]
+    return products, categories

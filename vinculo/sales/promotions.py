@@ -14,8 +14,15 @@ from django.utils.translation import gettext as _
 
 from vinculo.core import audit
 from vinculo.core.errors import Conflict, ValidationError
-from vinculo.sales.models import Category, Product, Promotion, PromotionCode
-from vinculo.sales.pricelists import _CODE, _common, _money
+from vinculo.sales.models import Promotion, PromotionCode
+from vinculo.sales.pricelists import (
+    _CODE,
+    _common,
+    _money,
+    check_code,
+    check_discount,
+    check_targets_and_limits,
+)
 
 # No 0/O, 1/I/L: codes are read aloud on the phone and typed from paper.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -39,14 +46,6 @@ PROMOTION_FIELDS = (
     "priority",
     "active",
 )
-
-
-def code_taken(code: str, *, promotion_id: int | None = None) -> bool:
-    """Is ``code`` already a coupon (a promotion's own code or a generated one)?"""
-    own = Promotion.objects.filter(code__iexact=code)
-    if promotion_id:
-        own = own.exclude(pk=promotion_id)
-    return own.exists() or PromotionCode.objects.filter(code__iexact=code).exists()
 
 
 @transaction.atomic
@@ -82,29 +81,13 @@ def update_promotion(
     tag = _common(
         errors, name=name, customer_tag=customer_tag, valid_from=valid_from, valid_to=valid_to
     )
-    amount = _check_discount(errors, kind, value, buy_quantity, get_quantity)
+    amount = check_discount(errors, kind, value, buy_quantity, get_quantity)
     minimum = _money(min_amount, "min_amount", errors) if min_amount not in (None, "") else None
     if code:
-        code = code.strip().upper()
-        if not _CODE.match(code):
-            errors["code"] = [
-                _("A coupon code has 3 to 40 letters, digits, hyphens or underscores.")
-            ]
-        elif code_taken(code, promotion_id=promo.pk):
-            errors["code"] = [_("The coupon code “%(code)s” is taken.") % {"code": code}]
-    product_ids, category_ids = list(dict.fromkeys(product_ids)), list(dict.fromkeys(category_ids))
-    products = list(Product.objects.filter(pk__in=product_ids))
-    if len(products) != len(product_ids):
-        errors["product_ids"] = [_("Choose existing products.")]
-    categories = list(Category.objects.filter(pk__in=category_ids))
-    if len(categories) != len(category_ids):
-        errors["category_ids"] = [_("Choose existing categories.")]
-    for field_name, limit in (
-        ("max_uses_total", max_uses_total),
-        ("max_uses_per_customer", max_uses_per_customer),
-    ):
-        if limit is not None and limit < 1:
-            errors[field_name] = [_("Leave empty for no limit, or give at least 1.")]
+        code = check_code(errors, code, promotion_id=promo.pk)
+    products, categories = check_targets_and_limits(
+        errors, product_ids, category_ids, max_uses_total, max_uses_per_customer
+    )
     if errors:
         raise ValidationError(_("Please correct the errors below."), field_errors=errors)
     before = audit.snapshot(promo, PROMOTION_FIELDS)
@@ -140,22 +123,6 @@ def update_promotion(
     if delta:
         audit.record(actor=actor, action="update", obj=promo, changes=delta)
     return promo
-
-
-def _check_discount(errors, kind, value, buy_quantity, get_quantity) -> Decimal | None:
-    if kind not in Promotion.Kind.values:
-        errors["kind"] = [_("Choose a kind of promotion.")]
-    amount = _money(value, "value", errors)
-    if kind == Promotion.Kind.PERCENT and amount is not None and not 0 < amount <= 100:
-        errors["value"] = [_("The percentage must be between 0 and 100.")]
-    if kind == Promotion.Kind.AMOUNT and amount is not None and amount <= 0:
-        errors["value"] = [_("Enter the amount off.")]
-    if kind == Promotion.Kind.BUY_X_GET_Y:
-        if not buy_quantity or buy_quantity < 1:
-            errors["buy_quantity"] = [_("Say how many must be bought.")]
-        if not get_quantity or get_quantity < 1:
-            errors["get_quantity"] = [_("Say how many are free.")]
-    return amount
 
 
 @transaction.atomic

@@ -29,11 +29,13 @@ def domain_errors_to_http(view):
     return wrapper
 
 
-def add_field_errors(form, exc: DomainError) -> None:
-    """Copy a domain error's field messages onto a Django form (unknown fields -> non-field)."""
+def add_field_errors(form, exc: DomainError, field_map: dict[str, str] | None = None) -> None:
+    """Copy a domain error's field messages onto a Django form (unknown fields -> non-field).
+    ``field_map`` renames a service's argument to the form's field (``{"owner_id": "owner"}``)."""
     if not exc.field_errors:
         form.add_error(None, exc.message)
         return
     for field, msgs in exc.field_errors.items():
+        field = (field_map or {}).get(field, field)
         for msg in msgs:
             form.add_error(field if field in form.fields else None, msg)

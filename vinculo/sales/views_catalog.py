@@ -139,11 +139,6 @@ def product_view(request, pk):
 _FIELD_MAP = {"category_id": "category"}
 
 
-def _remap(exc: ValidationError) -> ValidationError:
-    exc.field_errors = {_FIELD_MAP.get(k, k): v for k, v in exc.field_errors.items()}
-    return exc
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors_to_http
@@ -170,7 +165,7 @@ def product_create(request):
                     category_id=d["category"].pk if d.get("category") else None,
                 )
             except ValidationError as exc:
-                add_field_errors(form, _remap(exc))
+                add_field_errors(form, exc, _FIELD_MAP)
             else:
                 messages.success(request, _("Product %(sku)s created.") % {"sku": product.sku})
                 return redirect("catalog_product", pk=product.pk)
@@ -225,7 +220,7 @@ def product_edit(request, pk):
                 form.add_error(None, exc.message)
                 status = 409
             except ValidationError as exc:
-                add_field_errors(form, _remap(exc))
+                add_field_errors(form, exc, _FIELD_MAP)
             else:
                 messages.success(request, _("Product saved."))
                 return redirect("catalog_product", pk=product.pk)
@@ -289,10 +284,7 @@ def category_list(request):
                     parent_id=d["parent"].pk if d.get("parent") else None,
                 )
             except ValidationError as exc:
-                exc.field_errors = {
-                    ("parent" if k == "parent_id" else k): v for k, v in exc.field_errors.items()
-                }
-                add_field_errors(form, exc)
+                add_field_errors(form, exc, {"parent_id": "parent"})
             else:
                 messages.success(request, _("Category %(path)s created.") % {"path": cat.path})
                 return redirect("catalog_categories")
@@ -327,10 +319,7 @@ def category_edit(request, pk):
                     parent_id=d["parent"].pk if d.get("parent") else None,
                 )
             except ValidationError as exc:
-                exc.field_errors = {
-                    ("parent" if k == "parent_id" else k): v for k, v in exc.field_errors.items()
-                }
-                add_field_errors(form, exc)
+                add_field_errors(form, exc, {"parent_id": "parent"})
             else:
                 messages.success(request, _("Category saved: %(path)s.") % {"path": cat.path})
                 return redirect("catalog_categories")

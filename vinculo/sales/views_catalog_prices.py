@@ -164,10 +164,7 @@ def price_item_form(request, pk, item_pk=None):
                     price=d["price"],
                 )
             except ValidationError as exc:
-                exc.field_errors = {
-                    ("sku" if k == "product" else k): v for k, v in exc.field_errors.items()
-                }
-                add_field_errors(form, exc)
+                add_field_errors(form, exc, {"product": "sku"})
             else:
                 messages.success(request, _("Price saved."))
                 return redirect("catalog_price_list", pk=price_list.pk)
@@ -312,11 +309,7 @@ def promotion_form(request, pk=None):
                     promotions.update_promotion(actor=request.user, promotion_id=promo.pk, **kwargs)
                     messages.success(request, _("Promotion saved."))
             except ValidationError as exc:
-                exc.field_errors = {
-                    {"product_ids": "skus", "category_ids": "categories"}.get(k, k): v
-                    for k, v in exc.field_errors.items()
-                }
-                add_field_errors(form, exc)
+                add_field_errors(form, exc, {"product_ids": "skus", "category_ids": "categories"})
             else:
                 return redirect("catalog_promotion", pk=promo.pk)
     return render(

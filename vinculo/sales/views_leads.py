@@ -272,11 +272,7 @@ def lead_convert(request, pk):
                 form.add_error(None, exc.message)
                 status = 409
             except ValidationError as exc:
-                exc.field_errors = {
-                    ("pipeline" if k == "pipeline_id" else k): v
-                    for k, v in exc.field_errors.items()
-                }
-                add_field_errors(form, exc)
+                add_field_errors(form, exc, {"pipeline_id": "pipeline"})
             else:
                 messages.success(
                     request, _("Lead converted: opportunity %(name)s created.") % {"name": opp}

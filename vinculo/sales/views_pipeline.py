@@ -406,9 +406,9 @@ def opportunity_create(request):
                     source=d.get("source") or "",
                 )
             except ValidationError as exc:
-                remap = {"stage_id": "stage", "pipeline_id": "pipeline", "owner_id": "owner"}
-                exc.field_errors = {remap.get(k, k): v for k, v in exc.field_errors.items()}
-                add_field_errors(form, exc)
+                add_field_errors(
+                    form, exc, {"stage_id": "stage", "pipeline_id": "pipeline", "owner_id": "owner"}
+                )
             else:
                 messages.success(request, _("Opportunity created."))
                 return redirect("opportunity_detail", pk=opp.pk)
@@ -460,10 +460,7 @@ def opportunity_edit(request, pk):
                 form.add_error(None, exc.message)
                 status = 409
             except ValidationError as exc:
-                exc.field_errors = {
-                    ("owner" if k == "owner_id" else k): v for k, v in exc.field_errors.items()
-                }
-                add_field_errors(form, exc)
+                add_field_errors(form, exc, {"owner_id": "owner"})
                 status = 422
             else:
                 messages.success(request, _("Opportunity saved."))

@@ -142,7 +142,8 @@ def runner(model: str, options: dict) -> Callable[[], object]:
     return calls[model]
 
 
-def _report(model: str) -> dict:
+def run_report(model: str) -> dict:
+    """The newest successful run of ``model`` as the JSON the command prints."""
     from vinculo.analytics.runs import latest_run
 
     run = latest_run(model)
@@ -165,7 +166,7 @@ def handle(model: str, options: dict, stdout) -> None:
         runner(model, options)()
     except DomainError as exc:
         raise CommandError(exc.message, returncode=BAD_INPUT) from exc
-    stdout.write(json.dumps(_report(model), ensure_ascii=False, default=str))
+    stdout.write(json.dumps(run_report(model), ensure_ascii=False, default=str))
 
 
 def _all(options: dict, stdout) -> None:
@@ -204,7 +205,7 @@ def _all(options: dict, stdout) -> None:
                 % {"n": n, "steps": steps, "model": model, "error": message}
             )
             continue
-        report = _report(model)
+        report = run_report(model)
         stdout.write(
             _(
                 "[%(n)d/%(steps)d] %(model)s: run %(version)d, "

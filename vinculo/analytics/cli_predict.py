@@ -20,6 +20,7 @@ import json
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
+from vinculo.analytics.cli_models import run_report
 from vinculo.core.errors import DomainError
 
 BAD_INPUT = 2
@@ -110,20 +111,8 @@ def _run(model: str, o: dict) -> None:
 
 def handle(model: str, options: dict, stdout) -> None:
     """Run one predictive model and print its run; domain errors become exit code 2."""
-    from vinculo.analytics.runs import latest_run
-
     try:
         _run(model, options)
     except DomainError as exc:
         raise CommandError(exc.message, returncode=BAD_INPUT) from exc
-    run = latest_run(MODELS[model])
-    assert run is not None
-    report = {
-        "model": run.model,
-        "version": run.version,
-        "as_of": run.as_of.isoformat() if run.as_of else None,
-        "customers_scored": run.customers_scored,
-        "metrics": run.metrics,
-        "summary": run.summary,
-    }
-    stdout.write(json.dumps(report, ensure_ascii=False, default=str))
+    stdout.write(json.dumps(run_report(MODELS[model]), ensure_ascii=False, default=str))

@@ -227,6 +227,47 @@ def test_order_list_query_count_does_not_grow_with_rows(
     assert len(resp.context["page"].object_list) == 16
 
 
+def test_order_list_pages_without_counting(client_for, rep, customer, shop, monkeypatch):
+    from vinculo.sales import views_orders
+
+    _phone, case, _kit = shop
+    monkeypatch.setattr(views_orders, "PAGE_SIZE", 2)
+    made = sorted((make_order(rep, customer, case) for _ in range(3)), key=lambda o: o.number)
+    client = client_for(rep)
+    first = client.get(ORDERS, {"sort": "number"})
+    page = first.context["page"]
+    assert [o.number for o in page.object_list] == [made[0].number, made[1].number]
+    assert page.has_next and not page.has_previous
+    assert "page=2" in first.content.decode()
+    second = client.get(ORDERS, {"sort": "number", "page": "2"}).context["page"]
+    assert [o.number for o in second.object_list] == [made[2].number]
+    assert not second.has_next and second.has_previous
+
+
+def test_order_totals_stop_adding_up_past_the_cap(client_for, rep, customer, shop, monkeypatch):
+    from vinculo.sales import selectors_orders
+
+    _phone, case, _kit = shop
+    monkeypatch.setattr(selectors_orders, "TOTALS_CAP", 2)
+    for _ in range(3):
+        make_order(rep, customer, case)
+    resp = client_for(rep).get(ORDERS)
+    assert resp.context["totals"] == [] and resp.context["totals_capped"]
+    assert "More than 1,000 orders" in resp.content.decode()
+    assert len(resp.context["page"].object_list) == 3
+
+
+def test_order_list_sorts_by_each_column(client_for, rep, customer, shop):
+    _phone, case, _kit = shop
+    small, big = make_order(rep, customer, case, qty=1), make_order(rep, customer, case, qty=5)
+    client = client_for(rep)
+    for sort, first in [("total", small), ("-total", big), ("-ordered", big)]:
+        page = client.get(ORDERS, {"sort": sort}).context["page"]
+        assert page.object_list[0].pk == first.pk, sort
+    for sort in ["status", "-status", "customer"]:  # customer: not sortable, the default
+        assert len(client.get(ORDERS, {"sort": sort}).context["page"].object_list) == 2
+
+
 def test_customer_page_lists_latest_orders_and_quotes(client_for, rep, customer, shop):
     _phone, case, _kit = shop
     order = make_order(rep, customer, case)

@@ -8,11 +8,8 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Count, Sum
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -24,7 +21,14 @@ from vinculo.customers.selectors import customer_for_user
 from vinculo.sales import orders
 from vinculo.sales.forms_orders import OrderForm, StatusForm, line_formset
 from vinculo.sales.models import Order, OrderLine, Quote
-from vinculo.sales.selectors import order_for_user, visible_orders
+from vinculo.sales.selectors import order_for_user
+from vinculo.sales.selectors_orders import (
+    ORDER_SORTS,
+    OrderFilters,
+    filtered_orders,
+    order_page,
+    order_totals,
+)
 from vinculo.sales.views_quotes import (
     Pricing,
     grid_with_added_row,
@@ -45,13 +49,6 @@ ACTION_LABELS = {
     S.CANCELLED: gettext_lazy("Cancel order"),
     S.RETURNED: gettext_lazy("Record a return"),
 }
-SORTS = {
-    "number": "number",
-    "ordered": "ordered_at",
-    "total": "total",
-    "status": "status",
-    "customer": "customer__name",
-}
 
 
 def _int(value) -> int | None:
@@ -68,10 +65,6 @@ def _date(value) -> dt.date | None:
         return None
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
 # --- list -------------------------------------------------------------------------------------
 
 
@@ -80,48 +73,29 @@ def _day_start(day: dt.date) -> dt.datetime:
 def order_list(request):
     require(request.user, "customers.view")
     g = request.GET
-    qs = visible_orders(request.user)
-    status = g.get("status") if g.get("status") in S.values else ""
-    channel = g.get("channel") if g.get("channel") in Order.Channel.values else ""
-    date_from, date_to = _date(g.get("from")), _date(g.get("to"))
-    customer_q = (g.get("customer") or "").strip()
-    customer_id = _int(g.get("customer_id"))
-    number = (g.get("q") or "").strip()
-    if status:
-        qs = qs.filter(status=status)
-    if channel:
-        qs = qs.filter(channel=channel)
-    if date_from:
-        qs = qs.filter(ordered_at__gte=_day_start(date_from))
-    if date_to:
-        qs = qs.filter(ordered_at__lt=_day_start(date_to + dt.timedelta(days=1)))
-    if customer_q:
-        qs = qs.filter(customer__name__icontains=customer_q)
-    if customer_id:
-        qs = qs.filter(customer_id=customer_id)
-    if number:
-        qs = qs.filter(number__icontains=number)
-    # Totals over everything filtered (not just the page), one row per currency.
-    totals = list(
-        qs.order_by()
-        .values("currency")
-        .annotate(n=Count("pk"), total=Sum("total"))
-        .order_by("currency")
-    )
     sort = g.get("sort") or "-ordered"
-    key = sort.lstrip("-")
-    if key not in SORTS:
-        sort, key = "-ordered", "ordered"
-    qs = qs.select_related("customer").order_by(
-        f"-{SORTS[key]}" if sort.startswith("-") else SORTS[key], "-id"
+    if sort.lstrip("-") not in ORDER_SORTS:
+        sort = "-ordered"
+    f = OrderFilters(
+        status=g.get("status") if g.get("status") in S.values else "",
+        channel=g.get("channel") if g.get("channel") in Order.Channel.values else "",
+        date_from=_date(g.get("from")),
+        date_to=_date(g.get("to")),
+        customer=(g.get("customer") or "").strip(),
+        customer_id=_int(g.get("customer_id")),
+        number=(g.get("q") or "").strip(),
+        sort=sort,
     )
-    page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    qs = filtered_orders(request.user, f)
+    # Totals over everything filtered (not just the page), one row per currency, up to 1,000.
+    totals, totals_capped = order_totals(qs)
+    page = order_page(qs, sort=sort, page=g.get("page"), size=PAGE_SIZE)
     base = g.copy()
     base.pop("page", None)
     columns = sort_columns(
         base,
         sort,
-        SORTS,
+        ORDER_SORTS,
         [
             ("number", _("Number"), False),
             ("customer", _("Customer"), False),
@@ -132,13 +106,13 @@ def order_list(request):
         ],
     )
     filters = {
-        "status": status,
-        "channel": channel,
-        "from": date_from.isoformat() if date_from else "",
-        "to": date_to.isoformat() if date_to else "",
-        "customer": customer_q,
-        "customer_id": customer_id,
-        "q": number,
+        "status": f.status,
+        "channel": f.channel,
+        "from": f.date_from.isoformat() if f.date_from else "",
+        "to": f.date_to.isoformat() if f.date_to else "",
+        "customer": f.customer,
+        "customer_id": f.customer_id,
+        "q": f.number,
     }
     return render(
         request,
@@ -151,6 +125,7 @@ def order_list(request):
             "statuses": S.choices,
             "channels": Order.Channel.choices,
             "totals": totals,
+            "totals_capped": totals_capped,
             "f": filters,
             "has_filters": any(filters.values()),
             "can_edit": can(request.user, "customers.edit"),

@@ -1,0 +1,116 @@
+"""Reads for the order list: filters, sort, capped totals and one page of rows with what each
+row shows computed once (labels, links, dates), so the template only prints.
+
+At 1M customers there are ~4M orders: nothing here counts or sorts every visible order. The
+page walks an index in its sort order (ordered_at, number, total, status) and stops after one
+row more than a page; the totals add up at most TOTALS_CAP orders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import QuerySet
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
+
+from vinculo.sales.models import Order
+from vinculo.sales.paging import ListPage, list_page
+from vinculo.sales.selectors import visible_orders
+
+# Each sort has an index in that order, the id breaking ties in the same direction. No sort by
+# customer name: no index holds orders in their customer's name order, so it sorted every
+# visible order (4M) for each page; the customer filter and the customer's page list them.
+ORDER_SORTS = {
+    "number": ("number",),
+    "ordered": ("ordered_at", "id"),
+    "total": ("total", "id"),
+    "status": ("status", "ordered_at", "id"),
+}
+# Past this many orders the totals line says "more than 1,000" instead of adding them up.
+TOTALS_CAP = 1000
+
+
+@dataclass
+class OrderFilters:
+    """What the order list filters on; empty values mean "any"."""
+
+    status: str = ""
+    channel: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    customer: str = ""
+    customer_id: int | None = None
+    number: str = ""
+    sort: str = "-ordered"
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def filtered_orders(user, f: OrderFilters) -> QuerySet[Order]:
+    qs = visible_orders(user)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    if f.date_from:
+        qs = qs.filter(ordered_at__gte=_day_start(f.date_from))
+    if f.date_to:
+        qs = qs.filter(ordered_at__lt=_day_start(f.date_to + dt.timedelta(days=1)))
+    if f.customer:
+        qs = qs.filter(customer__name__icontains=f.customer)
+    if f.customer_id:
+        qs = qs.filter(customer_id=f.customer_id)
+    if f.number:
+        qs = qs.filter(number__icontains=f.number)
+    return qs
+
+
+def order_totals(qs: QuerySet[Order]) -> tuple[list[dict], bool]:
+    """Number and sum of the filtered orders per currency, and whether there were more than
+    TOTALS_CAP of them (then no totals: adding up 4M orders on every page view would cost
+    seconds). Reads at most TOTALS_CAP + 1 rows."""
+    rows = list(qs.order_by().values_list("currency", "total")[: TOTALS_CAP + 1])
+    if len(rows) > TOTALS_CAP:
+        return [], True
+    sums: dict[str, list] = {}
+    for currency, total in rows:
+        acc = sums.setdefault(currency, [0, Decimal("0")])
+        acc[0] += 1
+        acc[1] += total
+    return [{"currency": c, "n": n, "total": t} for c, (n, t) in sorted(sums.items())], False
+
+
+def order_page(qs: QuerySet[Order], *, sort: str, page, size: int) -> ListPage:
+    """One page of ``qs`` in ``sort`` order ("-ordered", "total"...), each order carrying
+    ``url``, ``customer_url``, ``customer_name``, ``ordered_label``, ``channel_label``,
+    ``status_label`` and ``total_label``."""
+    key = sort.lstrip("-")
+    sign = "-" if sort.startswith("-") else ""
+    rows = (
+        qs.select_related("customer")
+        .only("number", "channel", "status", "currency", "total", "ordered_at", "customer__name")
+        .order_by(*(sign + name for name in ORDER_SORTS[key]))
+    )
+    result = list_page(rows, page, size=size)
+    channels, statuses = dict(Order.Channel.choices), dict(Order.Status.choices)
+    date_format = get_format("SHORT_DATE_FORMAT")
+    # Reversed once: {% url %} per row and cell was a fifth of the page's time.
+    order_url = reverse("order_detail", args=[0]).removesuffix("0/")
+    customer_url = reverse("customer_detail", args=[0]).removesuffix("0/")
+    for o in result.object_list:
+        o.url = f"{order_url}{o.pk}/"
+        o.customer_url = f"{customer_url}{o.customer_id}/"
+        o.customer_name = o.customer.name
+        o.ordered_label = (
+            dateformat.format(timezone.localtime(o.ordered_at), date_format) if o.ordered_at else ""
+        )
+        o.channel_label = channels.get(o.channel, o.channel)
+        o.status_label = statuses.get(o.status, o.status)
+        o.total_label = floatformat(o.total, "2g")
+    return result

@@ -22,6 +22,12 @@ class ListPage:
     number: int
     has_next: bool
 
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+    def __iter__(self):
+        return iter(self.object_list)
+
     @property
     def has_previous(self) -> bool:
         return self.number > 1

@@ -10,6 +10,11 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from vinculo.core.errors import NotFound
@@ -118,6 +123,56 @@ def queue_for(*, user, owner_ids: list[int] | None = None) -> QuerySet[Lead]:
         .select_related("customer", "owner")
         .order_by("-score", "created_at", "id")
     )
+
+
+def label_leads(leads: list[Lead], *, queue: bool = False) -> list[Lead]:
+    """Give each lead what a list row prints, computed once per page: ``url``, ``name``,
+    ``status_label``, ``source_label``, ``owner_label``, ``created_label``, ``cost_label``;
+    with ``queue`` also ``status_url``, ``convert_url``, ``waiting``, ``meta``, ``aria_label``,
+    ``actions_label``, ``score_line`` and ``reasons`` (each with its kind's label).
+    {% url %}, get_FOO_display(), |date and {% blocktranslate %} per row were most of the
+    queue's and the list's time (50 rows)."""
+    statuses, sources = dict(Lead.Status.choices), dict(Lead.Source.choices)
+    prefix = reverse("lead_detail", args=[0]).removesuffix("0/")
+    date_format = get_format("SHORT_DATE_FORMAT")
+    kinds = {"fit": _("fit"), "engagement": _("engagement")}
+    # Translated once, filled per row.
+    waiting, aria = _("waiting %(age)s"), _("%(name)s, score %(score)s")
+    actions, score_line = _("Actions for %(name)s"), _("fit %(fit)s · engagement %(engagement)s")
+    now = timezone.now()
+    for lead in leads:
+        lead.url = f"{prefix}{lead.pk}/"
+        lead.name = lead.customer.name
+        lead.status_label = statuses.get(lead.status, lead.status)
+        lead.source_label = sources.get(lead.source, lead.source)
+        if not queue:
+            lead.owner_label = str(lead.owner) if lead.owner_id else "—"
+            lead.created_label = dateformat.format(timezone.localtime(lead.created_at), date_format)
+            lead.cost_label = floatformat(lead.acquisition_cost, "2g")
+            continue
+        lead.status_url = f"{lead.url}status/"
+        lead.convert_url = f"{lead.url}convert/"
+        lead.waiting = timesince(lead.created_at, now)
+        parts = [lead.status_label, lead.source_label]
+        if lead.campaign:
+            parts.append(lead.campaign)
+        parts.append(waiting % {"age": lead.waiting})
+        lead.meta = " · ".join(str(p) for p in parts)
+        lead.aria_label = aria % {"name": lead.name, "score": lead.score}
+        lead.actions_label = actions % {"name": lead.name}
+        lead.score_line = score_line % {
+            "fit": lead.score_fit,
+            "engagement": lead.score_engagement,
+        }
+        lead.reasons = [
+            {
+                "kind": kinds["fit"] if r.get("kind") == "fit" else kinds["engagement"],
+                "label": r.get("label", ""),
+                "points": f"+{r['points']}" if r.get("points", 0) > 0 else r.get("points"),
+            }
+            for r in lead.score_reasons or []
+        ]
+    return leads
 
 
 @dataclass

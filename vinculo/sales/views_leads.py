@@ -9,9 +9,9 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -32,10 +32,12 @@ from vinculo.sales.forms_leads import (
     WebFormForm,
 )
 from vinculo.sales.models import AssignmentRule, Lead, LeadScoringRule, LeadWebForm
+from vinculo.sales.paging import list_page
 from vinculo.sales.selectors_leads import (
     LEAD_SORTS,
     LeadFilters,
     cost_per_lead,
+    label_leads,
     lead_for_user,
     lead_history,
     lead_list,
@@ -73,7 +75,8 @@ def lead_list_view(request):
         campaign=(g.get("campaign") or "").strip()[:150],
         sort=g.get("sort") or "-score",
     )
-    page = Paginator(lead_list(request.user, f), PAGE_SIZE).get_page(g.get("page"))
+    page = list_page(lead_list(request.user, f), g.get("page"), size=PAGE_SIZE)
+    label_leads(page.object_list)
     base = g.copy()
     base.pop("page", None)
     columns = []
@@ -124,16 +127,21 @@ def lead_queue(request):
     also sees each member of their teams' queue."""
     require(request.user, "customers.view")
     mine = list(queue_for(user=request.user)[: QUEUE_SIZE + 1])
+    team = team_queues(user=request.user)
+    for q in team:
+        label_leads(q.leads, queue=True)
     return render(
         request,
         "sales/lead_queue.html",
         {
             "nav": "queue",
-            "leads": mine[:QUEUE_SIZE],
+            "leads": label_leads(mine[:QUEUE_SIZE], queue=True),
             "more": len(mine) > QUEUE_SIZE,
-            "team": team_queues(user=request.user),
+            "team": team,
             "can_edit": can(request.user, "customers.edit"),
             "next": request.get_full_path(),
+            # One hidden input for the three forms of every row ({% csrf_token %} per form).
+            "csrf_field": csrf_input(request),
         },
     )
 

@@ -7,10 +7,10 @@ are in views_catalog_prices."""
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -21,9 +21,11 @@ from vinculo.core.http import add_field_errors, domain_errors_to_http
 from vinculo.sales import catalog
 from vinculo.sales.forms_catalog import CategoryForm, ProductForm
 from vinculo.sales.models import Product
+from vinculo.sales.paging import list_page
 from vinculo.sales.selectors_catalog import (
     category_or_404,
     category_tree,
+    label_products,
     product_detail,
     products,
 )
@@ -60,7 +62,14 @@ def product_list(request):
     if sort.lstrip("-") not in {"name", "sku", "price", "margin", "stock", "category"}:
         sort = "name"
     qs = products(search=search, category=category, active=active, sort=sort)
-    page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    page = list_page(qs, g.get("page"), size=PAGE_SIZE)
+    label_products(page.object_list)
+    tree = category_tree()
+    # The tree's links, built once (the template rebuilt each from four lookups per category).
+    tail = (f"&q={quote(search)}" if search else "") + f"&active={active_param}"
+    for node in tree:
+        node.href = f"?category={node.category.pk}{tail}"
+        node.current = category is not None and node.category.pk == category.pk
     base = g.copy()
     base.pop("page", None)
     columns = []
@@ -93,7 +102,7 @@ def product_list(request):
             page=page,
             columns=columns,
             base_qs=base.urlencode(),
-            tree=category_tree(),
+            tree=tree,
             f={"category": category, "active": active_param, "q": search},
             has_filters=bool(category or search or active_param != "yes"),
         ),

@@ -507,3 +507,26 @@ def test_team_queue_shows_the_top_leads_per_rep_and_their_total(manager, rep):
     assert [lead.score for lead in queues["rep"].leads] == [4, 3, 2]
     assert queues["rep"].total == 5
     assert (queues["manager"].total, len(queues["manager"].leads)) == (1, 1)
+
+
+def test_queue_mixes_open_statuses_in_score_order(client_for, rep):
+    # Each open status is read on its own (index order), then merged: the order must not care.
+    qualified = make_lead(rep, score=30, status=Lead.Status.QUALIFIED)
+    new = make_lead(rep, score=20)
+    contacted = make_lead(rep, score=25, status=Lead.Status.CONTACTED)
+    old_new = make_lead(rep, score=30, age_days=2)
+    make_lead(rep, score=99, status=Lead.Status.CONVERTED)
+    leads = client_for(rep).get(QUEUE).context["leads"]
+    assert [lead.pk for lead in leads] == [old_new.pk, qualified.pk, contacted.pk, new.pk]
+
+
+def test_team_queue_counts_stop_at_the_cap(client_for, manager, rep, monkeypatch):
+    from vinculo.sales import selectors_leads
+
+    monkeypatch.setattr(selectors_leads, "TEAM_COUNT_CAP", 2)
+    for score in range(3):
+        make_lead(rep, score=score)
+    resp = client_for(manager).get(QUEUE)
+    team = {q.rep.username: q for q in resp.context["team"]}
+    assert team["rep"].capped and len(team["rep"].leads) == 3
+    assert "more than 1,000 open leads" in resp.content.decode()

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Q, QuerySet, Sum
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -113,16 +112,34 @@ def lead_list(user, f: LeadFilters) -> QuerySet[Lead]:
 # --- the work queue -----------------------------------------------------------------------------
 
 
-def queue_for(*, user, owner_ids: list[int] | None = None) -> QuerySet[Lead]:
-    """Open leads to call first: highest score, then the one waiting longest. ``owner_ids``
-    defaults to the user's own leads."""
-    owners = owner_ids if owner_ids is not None else [user.pk]
-    return (
-        visible_leads(user)
-        .filter(owner_id__in=owners, status__in=OPEN_STATUSES)
-        .select_related("customer", "owner")
-        .order_by("-score", "created_at", "id")
+# The queue's order; index lead_queue_order holds each owner's leads of one status in it.
+QUEUE_ORDER = ("-score", "created_at", "id")
+# A rep's open-lead count in the team queues stops here ("1,000+"): counting 50k leads per rep
+# at 1M would read them all.
+TEAM_COUNT_CAP = 1000
+
+
+def _queue_rows(base: QuerySet[Lead], owner_id: int, limit: int) -> list[Lead]:
+    """The first ``limit`` open leads of ``owner_id`` in queue order. "status IN (open)" cannot
+    be read in score order from any index, so one query sorted every open lead of the owner
+    (~50k at 1M); each status is read in order from lead_queue_order instead (``limit`` ids
+    each), and the database orders the union (at most 3 × ``limit`` rows)."""
+    mine = base.filter(owner_id=owner_id)
+    ids: list[int] = []
+    for status in OPEN_STATUSES:
+        branch = mine.filter(status=status).order_by(*QUEUE_ORDER)
+        ids.extend(branch.values_list("pk", flat=True)[:limit])
+    if not ids:
+        return []
+    return list(
+        Lead.objects.filter(pk__in=ids).select_related("customer").order_by(*QUEUE_ORDER)[:limit]
     )
+
+
+def queue_for(*, user, limit: int) -> list[Lead]:
+    """The user's open leads to call first: highest score, then the one waiting longest (the
+    first ``limit``)."""
+    return _queue_rows(visible_leads(user), user.pk, limit)
 
 
 def label_leads(leads: list[Lead], *, queue: bool = False) -> list[Lead]:
@@ -179,13 +196,14 @@ def label_leads(leads: list[Lead], *, queue: bool = False) -> list[Lead]:
 class RepQueue:
     rep: object
     leads: list[Lead] = field(default_factory=list)
-    total: int = 0
+    total: int = 0  # at most TEAM_COUNT_CAP + 1
+    capped: bool = False  # more than TEAM_COUNT_CAP open leads
 
 
 def team_queues(*, user, per_rep: int = 20) -> list[RepQueue]:
     """For a manager: each member of the teams they manage with their top ``per_rep`` open
-    leads and how many they have in all. Three queries whatever the number of reps or leads:
-    the members, the count per member, and the top rows per member (a window function)."""
+    leads and how many they have (counted up to TEAM_COUNT_CAP). Five queries per member, each
+    reading at most ``per_rep`` or TEAM_COUNT_CAP index entries whatever the number of leads."""
     managed = list(user.managed_teams.values_list("pk", flat=True))
     if not managed:
         return []
@@ -194,20 +212,23 @@ def team_queues(*, user, per_rep: int = 20) -> list[RepQueue]:
         .objects.filter(team_id__in=managed, is_active=True)
         .order_by("first_name", "username")
     )
-    queues = {r.pk: RepQueue(rep=r) for r in reps}
-    base = queue_for(user=user, owner_ids=list(queues))
-    for row in base.order_by().values("owner_id").annotate(n=Count("pk")):
-        queues[row["owner_id"]].total = row["n"]
-    ranked = base.annotate(
-        rank=Window(
-            RowNumber(),
-            partition_by=[F("owner_id")],
-            order_by=[F("score").desc(), F("created_at").asc(), F("id").asc()],
+    base = visible_leads(user)
+    queues = []
+    for rep in reps:
+        total = (
+            base.filter(owner_id=rep.pk, status__in=OPEN_STATUSES)
+            .order_by()[: TEAM_COUNT_CAP + 1]
+            .count()
         )
-    ).filter(rank__lte=per_rep)
-    for lead in ranked:
-        queues[lead.owner_id].leads.append(lead)
-    return list(queues.values())
+        queues.append(
+            RepQueue(
+                rep=rep,
+                leads=_queue_rows(base, rep.pk, per_rep) if total else [],
+                total=total,
+                capped=total > TEAM_COUNT_CAP,
+            )
+        )
+    return queues
 
 
 # --- detail -------------------------------------------------------------------------------------

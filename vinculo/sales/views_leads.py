@@ -126,7 +126,7 @@ def lead_queue(request):
     """ "My queue — call these first": the user's open leads by score, then age; a manager
     also sees each member of their teams' queue."""
     require(request.user, "customers.view")
-    mine = list(queue_for(user=request.user)[: QUEUE_SIZE + 1])
+    mine = queue_for(user=request.user, limit=QUEUE_SIZE + 1)
     team = team_queues(user=request.user)
     for q in team:
         label_leads(q.leads, queue=True)

@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "vinculo.core"
     label = "core"
     verbose_name = _("Core")
+
+    def ready(self):
+        from vinculo.core.fast import install_cached_choice_labels
+
+        install_cached_choice_labels()

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from tests.customers.factories import CustomerFactory
 from vinculo.interactions.models import Interaction
@@ -43,10 +44,10 @@ def test_board_renders_columns_with_totals(client_for, rep, sales):
     html = resp.content.decode()
     for name in ("Qualification", "Needs analysis", "Proposal", "Negotiation", "Won", "Lost"):
         assert f'data-testid="column-{name.lower().replace(" ", "-")}"' in html
-    cols = {c["stage"].name: c for c in resp.context["columns"]}
-    assert (cols["Qualification"]["count"], cols["Qualification"]["total"]) == (2, Decimal("2000"))
-    assert cols["Qualification"]["weighted"] == Decimal("200.00")
-    assert (cols["Proposal"]["count"], cols["Proposal"]["weighted"]) == (1, Decimal("250.00"))
+    cols = {c.stage.name: c for c in resp.context["columns"]}
+    assert (cols["Qualification"].count, cols["Qualification"].total) == (2, Decimal("2000"))
+    assert cols["Qualification"].weighted == Decimal("200.00")
+    assert (cols["Proposal"].count, cols["Proposal"].weighted) == (1, Decimal("250.00"))
     assert "2 opportunities" in html and "weighted 250.00" in html
     assert 'id="move-' in html and "Deal 0" in html
 
@@ -159,14 +160,82 @@ def test_query_count_does_not_grow_with_opportunities(
     with django_assert_max_num_queries(10):
         assert client.get(url).status_code == 200
     make_opps(rep, 27)
+    make_opps(rep, 5, stage_id=stage(sales, "Proposal").pk)
     with django_assert_max_num_queries(10):
         resp = client.get(url)
     assert resp.status_code == 200
     html = resp.content.decode()
     if url == BOARD:
-        assert html.count('class="board-card"') == 30
+        # The first 20 cards of a column, and a way to the next ones.
+        assert html.count('class="board-card"') == 20 + 5
+        assert html.count('class="board-more"') == 1
     else:
         assert len(resp.context["page"].object_list) == 25
+
+
+def test_show_more_loads_the_next_cards_of_a_column(
+    client_for, rep, sales, django_assert_max_num_queries
+):
+    opps = make_opps(rep, 23)
+    client = client_for(rep)
+    html = client.get(BOARD).content.decode()
+    qualification = stage(sales, "Qualification")
+    more = f"/sales/pipeline/stages/{qualification.pk}/cards/?offset=20"
+    assert f'hx-get="{more}"' in html
+    # Same amount and position: the newest (highest id) last.
+    shown = [o for o in opps if f'id="opp-card-{o.pk}"' in html]
+    assert shown == opps[:20]
+    with django_assert_max_num_queries(8):
+        resp = client.get(more, HTTP_HX_REQUEST="true")
+    assert resp.status_code == 200
+    rest = resp.content.decode()
+    assert [o for o in opps if f'id="opp-card-{o.pk}"' in rest] == opps[20:]
+    assert "board-more" not in rest and "No opportunities here" not in rest
+    assert f'action="{LIST}{opps[21].pk}/move/"' in rest  # the move form is there too
+
+
+def test_show_more_stops_at_the_cap_and_points_to_the_list(client_for, rep, sales, monkeypatch):
+    from vinculo.sales import selectors_board
+
+    monkeypatch.setattr(selectors_board, "MORE_MAX", 22)
+    make_opps(rep, 25)
+    qualification = stage(sales, "Qualification")
+    html = (
+        client_for(rep)
+        .get(f"/sales/pipeline/stages/{qualification.pk}/cards/", {"offset": 20})
+        .content.decode()
+    )
+    assert html.count('class="board-card"') == 2 and "hx-get" not in html
+    assert f'href="{LIST}?pipeline={sales.pk}&amp;stage={qualification.pk}"' in html
+
+
+def test_a_big_column_counts_up_to_the_cap(client_for, rep, sales, monkeypatch):
+    from vinculo.sales import selectors_board
+
+    monkeypatch.setattr(selectors_board, "COUNT_CAP", 4)
+    make_opps(rep, 5, amount="10")
+    make_opps(rep, 4, amount="10", stage_id=stage(sales, "Proposal").pk)
+    resp = client_for(rep).get(BOARD)
+    cols = {c.stage.name: c for c in resp.context["columns"]}
+    assert cols["Qualification"].capped and cols["Qualification"].count_text == "4+ opportunities"
+    assert not cols["Proposal"].capped and cols["Proposal"].total == Decimal("40.00")
+    html = resp.content.decode()
+    assert "4+ opportunities" in html and "weighted 20.00" in html
+
+
+def test_closed_columns_show_the_recently_closed_newest_first(client_for, rep, sales):
+    won = stage(sales, "Won")
+    old, recent, newest = make_opps(rep, 3)
+    for opp in (old, recent, newest):
+        pipelines.move_opportunity(actor=rep, opportunity_id=opp.pk, stage_id=won.pk)
+    now = timezone.now()
+    Opportunity.objects.filter(pk=old.pk).update(closed_at=now - dt.timedelta(days=31))
+    Opportunity.objects.filter(pk=recent.pk).update(closed_at=now - dt.timedelta(days=2))
+    html = client_for(rep).get(BOARD).content.decode()
+    assert f'id="opp-card-{old.pk}"' not in html
+    assert html.index(f'id="opp-card-{newest.pk}"') < html.index(f'id="opp-card-{recent.pk}"')
+    col = {c.stage.name: c for c in client_for(rep).get(BOARD).context["columns"]}["Won"]
+    assert col.count == 2
 
 
 def test_list_filters_sorts_paginates_and_empty_state(client_for, rep, sales):

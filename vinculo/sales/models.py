@@ -707,6 +707,22 @@ class Opportunity(VersionedModel):
         indexes = [
             models.Index(fields=["pipeline", "status", "stage"], name="opp_board"),
             models.Index(fields=["owner", "status", "expected_close_date"], name="opp_forecast"),
+            # The board reads each column's first cards in order from these, whatever the
+            # column's size, with or without the owner filter (decision 0014). The pipeline
+            # leads so that SQLite, which has no statistics, prefers them to opp_board.
+            models.Index(
+                fields=["pipeline", "stage", "status", "position", "-amount", "id"],
+                name="opp_column",
+            ),
+            models.Index(fields=["pipeline", "stage", "closed_at", "id"], name="opp_column_closed"),
+            models.Index(
+                fields=["owner", "pipeline", "stage", "status", "position", "-amount", "id"],
+                name="opp_column_owner",
+            ),
+            models.Index(
+                fields=["owner", "pipeline", "stage", "closed_at", "id"],
+                name="opp_column_owner_closed",
+            ),
         ]
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")

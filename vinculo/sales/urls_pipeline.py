@@ -6,6 +6,11 @@ from vinculo.sales import views_pipeline as views
 
 urlpatterns = [
     path("pipeline/", views.pipeline_board, name="pipeline_board"),
+    path(
+        "pipeline/stages/<int:stage_id>/cards/",
+        views.pipeline_column_cards,
+        name="pipeline_column_cards",
+    ),
     path("opportunities/", views.opportunity_list, name="opportunity_list"),
     path("opportunities/new/", views.opportunity_create, name="opportunity_create"),
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),

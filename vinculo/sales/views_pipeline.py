@@ -5,14 +5,14 @@ service or selector, render."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, Sum
+from django.db.models import Q
 from django.shortcuts import redirect, render
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,23 +21,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from vinculo.accounts.models import Team
 from vinculo.accounts.permissions import can, require
-from vinculo.core.errors import Conflict, ValidationError
+from vinculo.core.errors import Conflict, NotFound, ValidationError
 from vinculo.core.http import add_field_errors, domain_errors_to_http
 from vinculo.customers.selectors import customer_for_user
 from vinculo.sales import pipelines
+from vinculo.sales.board_cards import CardPage, cards_html
 from vinculo.sales.forecast import add_months, forecast, month_start, sales_report
 from vinculo.sales.forms import LinesForm, MoveForm, OpportunityForm, lines_as_text
-from vinculo.sales.models import Opportunity, Pipeline
+from vinculo.sales.models import Opportunity, Pipeline, Stage
 from vinculo.sales.pricing import CartLine, price_cart
-from vinculo.sales.selectors import (
-    opportunity_for_user,
-    stage_history,
-    visible_opportunities,
-    with_stage_entered_at,
-)
+from vinculo.sales.selectors import opportunity_for_user, stage_history, visible_opportunities
+from vinculo.sales.selectors_board import CLOSED_SHOWN_DAYS, board_columns, column_cards
 
-BOARD_LIMIT = 500  # cards drawn at most; column totals always count everything
-CLOSED_SHOWN_DAYS = 30  # won/lost columns show what closed recently
 PAGE_SIZE = 25
 S = Opportunity.Status
 
@@ -61,39 +56,40 @@ def _pipeline(pipeline_id) -> Pipeline:
 # --- board ------------------------------------------------------------------------------------
 
 
+def _finish_column(col, page: CardPage, *, cards_url: str, owner_id: int | None) -> None:
+    """The column's card markup and links ("show more", the list filtered to the stage)."""
+    stage = col.stage
+    owner = f"&owner={owner_id}" if owner_id else ""
+    col.html = cards_html(col.cards, col.options, page)
+    col.list_url = f"{page.opp_url}?pipeline={stage.pipeline_id}&stage={stage.pk}{owner}"
+    if col.more is not None:
+        col.more_url = cards_url.replace("/0/", f"/{stage.pk}/") + f"?offset={col.more}{owner}"
+
+
+def _card_page(request) -> CardPage:
+    """What every card needs, computed once per page instead of once per card."""
+    return CardPage(
+        opp_url=reverse("opportunity_list"),
+        can_edit=can(request.user, "customers.edit"),
+        csrf_input=csrf_input(request),
+        labels={"close": _("Expected close"), "owner": _("Owner"), "move": _("Move")},
+    )
+
+
 def _board_context(request, pipeline: Pipeline, owner_id: int | None, **extra) -> dict:
     stages = list(pipeline.stages.all())
-    since = timezone.now() - dt.timedelta(days=CLOSED_SHOWN_DAYS)
-    qs = visible_opportunities(request.user).filter(pipeline=pipeline)
-    qs = qs.filter(Q(status=S.OPEN) | Q(closed_at__gte=since))
-    if owner_id:
-        qs = qs.filter(owner_id=owner_id)
-    totals = {
-        row["stage_id"]: row
-        for row in qs.values("stage_id").annotate(n=Count("pk"), total=Sum("amount")).order_by()
-    }
-    cards = list(
-        with_stage_entered_at(qs)
-        .select_related("customer", "owner")
-        .order_by("stage__position", "position", "-amount", "id")[:BOARD_LIMIT]
+    owners = list(_owners())
+    columns = board_columns(
+        request.user,
+        stages=stages,
+        pipeline_id=pipeline.pk,
+        owner_id=owner_id,
+        owners={u.pk: str(u) for u in owners},
     )
-    by_stage: dict[int, list[Opportunity]] = {s.pk: [] for s in stages}
-    for card in cards:
-        by_stage.setdefault(card.stage_id, []).append(card)
-    columns = []
-    for stage in stages:
-        row = totals.get(stage.pk, {})
-        total = row.get("total") or Decimal("0")
-        columns.append(
-            {
-                "stage": stage,
-                "cards": by_stage.get(stage.pk, []),
-                "count": row.get("n", 0),
-                "total": total,
-                "weighted": (total * stage.probability / 100).quantize(Decimal("0.01")),
-                "closed": stage.is_won or stage.is_lost,
-            }
-        )
+    page = _card_page(request)
+    cards_url = reverse("pipeline_column_cards", args=[0])
+    for col in columns:
+        _finish_column(col, page, cards_url=cards_url, owner_id=owner_id)
     return {
         "nav": "pipeline",
         "pipeline": pipeline,
@@ -101,10 +97,9 @@ def _board_context(request, pipeline: Pipeline, owner_id: int | None, **extra) -
         "stages": stages,
         "columns": columns,
         "owner_id": owner_id,
-        "owners": _owners(),
-        "truncated": len(cards) >= BOARD_LIMIT,
-        "can_edit": can(request.user, "customers.edit"),
+        "owners": owners,
         "closed_days": CLOSED_SHOWN_DAYS,
+        "can_edit": page.can_edit,
         **extra,
     }
 
@@ -119,6 +114,29 @@ def pipeline_board(request):
     if request.htmx and not request.htmx.history_restore_request:
         template = "sales/pipeline_board_content.html"
     return render(request, template, context)
+
+
+@login_required
+@domain_errors_to_http
+def pipeline_column_cards(request, stage_id):
+    """The next cards of one board column ("Show more", loaded by HTMX)."""
+    require(request.user, "customers.view")
+    stage = Stage.objects.filter(pk=stage_id).first()
+    if stage is None:
+        raise NotFound(_("Stage not found."))
+    stages = list(Stage.objects.filter(pipeline_id=stage.pipeline_id))
+    owner_id = _int(request.GET.get("owner"))
+    col = column_cards(
+        request.user,
+        stages=stages,
+        stage=stage,
+        owner_id=owner_id,
+        offset=_int(request.GET.get("offset")) or 0,
+        owners={u.pk: str(u) for u in _owners()},
+    )
+    cards_url = reverse("pipeline_column_cards", args=[0])
+    _finish_column(col, _card_page(request), cards_url=cards_url, owner_id=owner_id)
+    return render(request, "sales/_board_cards.html", {"col": col})
 
 
 def _safe_next(request) -> str | None:

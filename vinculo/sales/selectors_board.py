@@ -1,0 +1,320 @@
+"""Reads for the pipeline board: per stage, its header figures and its first cards, already
+formatted so the per-card template is plain variable lookups.
+
+At 1M customers a column holds tens of thousands of opportunities, so nothing here reads a
+whole column: the cards are the first ``BOARD_CARDS`` in the column's order (an index walk
+with a LIMIT, the next ones on demand), and the header counts at most ``COUNT_CAP + 1`` rows
+per column. Every column is read in one UNION ALL query (SQLite refuses LIMIT inside the ORM's
+``union()``). Decision 0014."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import numberformat, timezone
+from django.utils.formats import date_format, get_format, number_format
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
+from django.utils.timesince import TIME_STRINGS, timesince
+from django.utils.translation import gettext, ngettext
+
+from vinculo.sales.models import Opportunity, Stage
+from vinculo.sales.selectors import visible_opportunities, with_stage_entered_at
+
+BOARD_CARDS = 20  # cards per column on the board; "show more" loads the next ones
+MORE_MAX = 500  # past this many cards in a column, the opportunity list is the way to see more
+COUNT_CAP = 1000  # a column counts (and sums) at most this many opportunities: "1,000+"
+CLOSED_SHOWN_DAYS = 30  # won/lost columns show what closed recently
+S = Opportunity.Status
+
+# Open columns keep the order reps give them by dragging; closed columns show the most
+# recently closed first (their positions only grow, so the recent ones were at the end).
+OPEN_ORDER = ("position", "-amount", "id")
+CLOSED_ORDER = ("-closed_at", "-id")
+
+
+@dataclass
+class Card:
+    # Numbers as text: the template would localise every int it prints (~10 µs each).
+    pk: str
+    name: str
+    version: str
+    customer: str
+    amount: str
+    currency: str
+    close: str
+    owner: str
+    age: str  # "In this stage for 2 weeks, 3 days", or ""
+    move_label: str  # "Move “name” to…"
+
+
+@dataclass
+class Column:
+    stage: Stage
+    closed: bool
+    count: int = 0
+    capped: bool = False  # more than COUNT_CAP: count shown as "1,000+", no totals
+    count_text: str = ""  # "12 opportunities", "1,000+ opportunities"
+    total: Decimal = Decimal("0")
+    weighted: Decimal = Decimal("0")
+    cards: list[Card] = field(default_factory=list)
+    more: int | None = None  # offset of the next cards, when there are more to show
+    to_list: bool = False  # more than MORE_MAX cards: the opportunity list shows the rest
+    options: str = ""  # the "Move to…" options (safe HTML), this stage selected
+    offset: int = 0  # of the first card shown
+    # Set by the view: the cards' markup and the column's links.
+    html: str = ""
+    more_url: str = ""
+    list_url: str = ""
+
+
+def board_scope(user, *, pipeline_id: int, owner_id: int | None) -> QuerySet[Opportunity]:
+    """What the board of ``pipeline_id`` may show ``user`` (optionally one owner's only)."""
+    qs = visible_opportunities(user).filter(pipeline_id=pipeline_id)
+    return qs.filter(owner_id=owner_id) if owner_id else qs
+
+
+def _in_column(qs: QuerySet[Opportunity], stage: Stage, since: dt.datetime):
+    qs = qs.filter(stage_id=stage.pk)
+    if stage.is_won or stage.is_lost:
+        return qs.filter(closed_at__gte=since).order_by(*CLOSED_ORDER)
+    return qs.filter(status=S.OPEN).order_by(*OPEN_ORDER)
+
+
+_PROBE = -7_654_321  # a stage id no row has, found again in the compiled parameters
+
+
+def _union_all(part, stages: list[Stage]) -> tuple[str, list, object]:
+    """One UNION ALL of ``part(stage)`` (a sliced queryset) for every stage, and a compiler
+    whose converters turn the raw rows into Python values as the ORM would. The ORM compiles
+    one open and one closed column (a probe stage); the others only change the stage id."""
+    compiled: dict[bool, tuple[str, list, object]] = {}
+    sqls, params = [], []
+    for i, stage in enumerate(stages):
+        closed = stage.is_won or stage.is_lost
+        if closed not in compiled:
+            probe = Stage(pk=_PROBE, is_won=closed)
+            compiler = part(probe).query.get_compiler(connection=connection)
+            sql, p = compiler.as_sql()
+            compiled[closed] = (sql, list(p), compiler)
+        sql, p, _compiler = compiled[closed]
+        sqls.append(f"SELECT * FROM ({sql}) u{i}")
+        params.extend(stage.pk if v == _PROBE else v for v in p)
+    first = next(iter(compiled.values()))[2] if compiled else None
+    return " UNION ALL ".join(sqls), params, first
+
+
+def _fetch(part, stages: list[Stage]) -> list[tuple]:
+    sql, params, compiler = _union_all(part, stages)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    converters = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
+    return [tuple(r) for r in compiler.apply_converters(rows, converters)] if converters else rows
+
+
+def _money(value) -> Decimal:
+    # SQLite sums a decimal column as a float.
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def _counts(scope, stages: list[Stage], since) -> dict[int, tuple[int, Decimal]]:
+    """Per stage: how many (at most COUNT_CAP + 1) and their amount, in one query."""
+
+    def part(stage):
+        qs = _in_column(scope, stage, since).order_by()
+        return qs.values_list("stage_id", "amount")[: COUNT_CAP + 1]
+
+    sql, params, _compiler = _union_all(part, stages)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT stage_id, COUNT(*), SUM(amount) FROM ({sql}) c GROUP BY stage_id", params
+        )
+        return {stage_id: (n, _money(total)) for stage_id, n, total in cursor.fetchall()}
+
+
+CARD_FIELDS = (
+    "pk",
+    "name",
+    "version",
+    "stage_id",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "owner_id",
+    "customer__name",
+    "stage_entered_at",
+    "position",
+    "closed_at",
+)
+
+
+def _card_rows(scope, stages: list[Stage], since, *, offset: int, limit: int) -> list[tuple]:
+    """Rows ``offset``..``offset + limit`` of each stage's column, in the column's order."""
+
+    def part(stage):
+        qs = with_stage_entered_at(_in_column(scope, stage, since))
+        return qs.values_list(*CARD_FIELDS)[offset : offset + limit]
+
+    rows = _fetch(part, stages)
+    # UNION ALL does not promise to keep each part's order: put it back.
+    rows.sort(key=lambda r: (r[10], -r[4], r[0]))
+    closed = [r for r in rows if r[11] is not None]
+    if closed:
+        closed.sort(key=lambda r: (r[11], r[0]), reverse=True)
+        rows = [r for r in rows if r[11] is None] + closed
+    return rows
+
+
+class _Unit:
+    """A timesince unit ("%(num)d days") translated once per number instead of once per use."""
+
+    def __init__(self, lazy):
+        self.lazy, self.done = lazy, {}
+
+    def __mod__(self, values: dict) -> str:
+        text = self.done.get(values["num"])
+        if text is None:
+            text = self.done[values["num"]] = self.lazy % values
+        return text
+
+
+class _Formatter:
+    """Per-card values as the template shows them. The localised filters cost 15-20 µs a
+    call (translation and format lookups each time): here the formats are looked up once per
+    page and each distinct date and age unit is translated once."""
+
+    def __init__(self, owners: dict[int, str]):
+        self.now = timezone.now()
+        self.owners = owners
+        self.age_label = gettext("In this stage for %(age)s")
+        self.move_label = gettext("Move “%(name)s” to…")
+        self.units = {k: _Unit(v) for k, v in TIME_STRINGS.items()}
+        # floatformat(amount, "2g"): two decimals, always grouped.
+        self.number = (
+            get_format("DECIMAL_SEPARATOR"),
+            get_format("NUMBER_GROUPING"),
+            get_format("THOUSAND_SEPARATOR"),
+        )
+        self.dates: dict[dt.date, str] = {}
+
+    def amount(self, value: Decimal) -> str:
+        dec, grouping, sep = self.number
+        return numberformat.format(value, dec, 2, grouping, sep, force_grouping=True)
+
+    def card(self, row: tuple) -> Card:
+        pk, name, version, _stage, amount, currency, close, owner_id, customer, entered = row[:10]
+        if close is None:
+            close_text = "—"
+        else:
+            close_text = self.dates.get(close)
+            if close_text is None:
+                close_text = self.dates[close] = date_format(close, "SHORT_DATE_FORMAT")
+        age = ""
+        if entered:
+            age = self.age_label % {"age": timesince(entered, self.now, time_strings=self.units)}
+        return Card(
+            pk=str(pk),
+            name=name,
+            version=str(version),
+            customer=customer,
+            amount=self.amount(amount),
+            currency=currency,
+            close=close_text,
+            owner=self.owners.get(owner_id, "—") if owner_id else "—",
+            age=age,
+            move_label=self.move_label % {"name": name},
+        )
+
+
+def _owner_names(rows: list[tuple], known: dict[int, str]) -> dict[int, str]:
+    from django.contrib.auth import get_user_model
+
+    missing = {r[7] for r in rows if r[7]} - known.keys()
+    if missing:  # an inactive user who still owns opportunities
+        known = dict(known)
+        for user in get_user_model().objects.filter(pk__in=missing):
+            known[user.pk] = str(user)
+    return known
+
+
+def _move_options(stages: list[Stage], selected: Stage) -> SafeString:
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((s.pk, " selected" if s.pk == selected.pk else "", s.display_name) for s in stages),
+    )
+
+
+def _count_text(n: int) -> str:
+    if n > COUNT_CAP:
+        shown = number_format(COUNT_CAP, force_grouping=True) + "+"
+        return ngettext("%(n)s opportunity", "%(n)s opportunities", n) % {"n": shown}
+    return ngettext("%(n)s opportunity", "%(n)s opportunities", n) % {"n": n}
+
+
+def board_columns(
+    user, *, stages: list[Stage], pipeline_id: int, owner_id: int | None, owners: dict[int, str]
+) -> list[Column]:
+    """The board's columns: per stage its (capped) count and amount and its first cards.
+    ``owners`` names users by id (the page's owner filter has them already). Two queries
+    (three when an inactive user owns a card), whatever the number of opportunities."""
+    since = timezone.now() - dt.timedelta(days=CLOSED_SHOWN_DAYS)
+    scope = board_scope(user, pipeline_id=pipeline_id, owner_id=owner_id)
+    counts = _counts(scope, stages, since) if stages else {}
+    rows = _card_rows(scope, stages, since, offset=0, limit=BOARD_CARDS + 1) if stages else []
+    fmt = _Formatter(_owner_names(rows, owners))
+    by_stage: dict[int, list[tuple]] = {}
+    for row in rows:
+        by_stage.setdefault(row[3], []).append(row)
+    columns = []
+    for stage in stages:
+        n, total = counts.get(stage.pk, (0, Decimal("0")))
+        mine = by_stage.get(stage.pk, [])
+        col = Column(
+            stage=stage,
+            closed=stage.is_won or stage.is_lost,
+            count=min(n, COUNT_CAP),
+            capped=n > COUNT_CAP,
+            count_text=_count_text(n),
+            total=total,
+            weighted=(total * stage.probability / 100).quantize(Decimal("0.01")),
+            cards=[fmt.card(r) for r in mine[:BOARD_CARDS]],
+            more=BOARD_CARDS if len(mine) > BOARD_CARDS else None,
+            options=_move_options(stages, stage),
+        )
+        columns.append(col)
+    return columns
+
+
+def column_cards(
+    user,
+    *,
+    stages: list[Stage],
+    stage: Stage,
+    owner_id: int | None,
+    offset: int,
+    owners: dict[int, str],
+) -> Column:
+    """The next cards of one column ("show more"), from ``offset`` (at most MORE_MAX)."""
+    since = timezone.now() - dt.timedelta(days=CLOSED_SHOWN_DAYS)
+    scope = board_scope(user, pipeline_id=stage.pipeline_id, owner_id=owner_id)
+    offset = max(0, min(offset, MORE_MAX))
+    limit = min(BOARD_CARDS, MORE_MAX - offset)
+    rows = _card_rows(scope, [stage], since, offset=offset, limit=limit + 1) if limit else []
+    fmt = _Formatter(_owner_names(rows, owners))
+    left = len(rows) > limit
+    more = offset + limit if left and offset + limit < MORE_MAX else None
+    return Column(
+        stage=stage,
+        closed=stage.is_won or stage.is_lost,
+        cards=[fmt.card(r) for r in rows[:limit]],
+        more=more,
+        to_list=left and more is None,
+        options=_move_options(stages, stage),
+        offset=offset,
+    )

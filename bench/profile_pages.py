@@ -36,10 +36,9 @@ def main() -> int:
 
     django.setup()
     from django.db import connection, reset_queries
+    from django.template.backends import django as dtl_backend
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-
-    from django.template.backends import django as dtl_backend
 
     from bench.run import scenarios
     from vinculo.accounts.models import User

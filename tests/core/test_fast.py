@@ -47,7 +47,8 @@ def test_url_tag_renders_what_djangos_did():
     tpl = engines["django"].from_string(
         "{% url 'customer_detail' pk %}|{% url 'customer_remove_email' pk 9 %}|"
         "{% url 'customer_detail' pk=pk %}|{% url 'customer_list' %}|"
-        "{% url 'no_such_page' 1 as missing %}[{{ missing }}]|{% url 'customer_detail' pk as u %}{{ u }}"
+        "{% url 'no_such_page' 1 as missing %}[{{ missing }}]|"
+        "{% url 'customer_detail' pk as u %}{{ u }}"
     )
     out = tpl.render({"pk": 31})
     assert out == (

@@ -20,7 +20,6 @@ import datetime as dt
 from functools import partialmethod
 
 from django.template.defaultfilters import date as django_date
-
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.dateformat import re_escaped, re_formatchars
 from django.utils.encoding import force_str
@@ -56,7 +55,7 @@ def _url_template(view_name: str, n: int, current_app: str | None):
         return _NO_TEMPLATE
     template = url.replace("{", "{{").replace("}", "}}")
     for i, s in enumerate(sentinels):
-        template = template.replace(s, "{%d}" % i)
+        template = template.replace(s, "{" + str(i) + "}")
     return template
 
 
@@ -65,7 +64,7 @@ def _url_template(view_name: str, n: int, current_app: str | None):
 _labels: dict[tuple[int, str | None], dict] = {}
 
 
-def cached_get_FIELD_display(self, field):  # noqa: N802 (Django's name)
+def cached_get_FIELD_display(self, field):
     choices = field.choices
     if not isinstance(choices, (list, tuple)):  # callable choices may change: Django's way
         return _django_get_FIELD_display(self, field)
@@ -80,7 +79,7 @@ def cached_get_FIELD_display(self, field):  # noqa: N802 (Django's name)
     return force_str(labels.get(make_hashable(value), value), strings_only=True)
 
 
-def _django_get_FIELD_display(self, field):  # noqa: N802
+def _django_get_FIELD_display(self, field):
     from django.db.models import Model
 
     return Model._get_FIELD_display(self, field)
@@ -108,21 +107,21 @@ def install_cached_choice_labels() -> int:
 # --- dates ---------------------------------------------------------------------------------
 
 _DATE_ONLY = {
-    "d": lambda v: "%02d" % v.day,
+    "d": lambda v: f"{v.day:02d}",
     "j": lambda v: str(v.day),
-    "m": lambda v: "%02d" % v.month,
+    "m": lambda v: f"{v.month:02d}",
     "n": lambda v: str(v.month),
-    "Y": lambda v: "%04d" % v.year,
-    "y": lambda v: "%02d" % (v.year % 100),
+    "Y": lambda v: f"{v.year:04d}",
+    "y": lambda v: f"{v.year % 100:02d}",
     "F": lambda v: str(_dates().MONTHS[v.month]),
     "N": lambda v: str(_dates().MONTHS_AP[v.month]),
     "c": lambda v: v.isoformat(),
 }
 _WITH_TIME = {
-    "H": lambda v: "%02d" % v.hour,
+    "H": lambda v: f"{v.hour:02d}",
     "G": lambda v: str(v.hour),
-    "i": lambda v: "%02d" % v.minute,
-    "s": lambda v: "%02d" % v.second,
+    "i": lambda v: f"{v.minute:02d}",
+    "s": lambda v: f"{v.second:02d}",
     "P": lambda v: _p(v),
 }
 _compiled: dict[str, tuple[list, bool] | None] = {}
@@ -143,8 +142,8 @@ def _p(v) -> str:
     if v.minute == 0 and v.hour == 12:
         return gettext("noon")
     hour = v.hour % 12 or 12
-    f = "%d:%02d" % (hour, v.minute) if v.minute else str(hour)
-    return "%s %s" % (f, gettext("p.m.") if v.hour > 11 else gettext("a.m."))
+    f = f"{hour}:{v.minute:02d}" if v.minute else str(hour)
+    return f"{f} {gettext('p.m.') if v.hour > 11 else gettext('a.m.')}"
 
 
 def _compile(fmt: str):

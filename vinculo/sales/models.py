@@ -487,7 +487,16 @@ class Lead(VersionedModel):
     class Meta:
         ordering = ["-score", "created_at"]
         indexes = [
-            models.Index(fields=["owner", "status", "-score"], name="lead_work_queue"),
+            # "My queue": each owner's leads of one status in queue order (score, then age).
+            models.Index(
+                fields=["owner", "status", "-score", "created_at", "id"], name="lead_queue_order"
+            ),
+            # The lead list's sorts (selectors_leads.LEAD_ORDERS), read a page at a time.
+            models.Index(fields=["-score", "created_at", "id"], name="lead_list_score"),
+            models.Index(fields=["created_at", "id"], name="lead_list_created"),
+            models.Index(fields=["status", "created_at", "id"], name="lead_list_status"),
+            models.Index(fields=["source", "created_at", "id"], name="lead_list_source"),
+            models.Index(fields=["acquisition_cost", "created_at", "id"], name="lead_list_cost"),
             models.Index(fields=["status", "-created_at"]),
         ]
         verbose_name = _("lead")

@@ -56,14 +56,22 @@ def lead_for_user(*, user, pk) -> Lead:
         raise NotFound(_("Lead not found.")) from None
 
 
-LEAD_SORTS = {
-    "score": "score",
-    "created": "created_at",
-    "name": "customer__name",
-    "status": "status",
-    "source": "source",
-    "cost": "acquisition_cost",
+# Each sort's ascending order with its ties; descending reverses every term, so one index
+# (lead_list_*) holds both directions and a page is an index walk, not a sort of every visible
+# lead (500k at 1M). Score descending, the default, keeps the oldest first among equal scores.
+# No sort by name: no index holds leads in their customer's name order.
+LEAD_ORDERS = {
+    "score": ("score", "-created_at", "-id"),
+    "created": ("created_at", "id"),
+    "status": ("status", "created_at", "id"),
+    "source": ("source", "created_at", "id"),
+    "cost": ("acquisition_cost", "created_at", "id"),
 }
+LEAD_SORTS = set(LEAD_ORDERS)
+
+
+def _reverse(term: str) -> str:
+    return term[1:] if term.startswith("-") else f"-{term}"
 
 
 @dataclass
@@ -93,10 +101,12 @@ def filter_leads(qs: QuerySet[Lead], f: LeadFilters) -> QuerySet[Lead]:
     if f.campaign:
         qs = qs.filter(campaign=f.campaign)
     key = f.sort.lstrip("-")
-    field_name = LEAD_SORTS.get(key, "score")
-    desc = f.sort.startswith("-") if key in LEAD_SORTS else True
-    tie = "created_at" if field_name != "created_at" else "id"
-    return qs.order_by(f"-{field_name}" if desc else field_name, tie, "id")
+    if key not in LEAD_ORDERS:
+        key, desc = "score", True
+    else:
+        desc = f.sort.startswith("-")
+    order = LEAD_ORDERS[key]
+    return qs.order_by(*(map(_reverse, order) if desc else order))
 
 
 def _customers_of(qs: QuerySet[Lead]):

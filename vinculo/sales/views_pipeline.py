@@ -9,7 +9,6 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.template.backends.utils import csrf_input
@@ -26,12 +25,18 @@ from vinculo.core.http import add_field_errors, domain_errors_to_http
 from vinculo.customers.selectors import customer_for_user
 from vinculo.sales import pipelines
 from vinculo.sales.board_cards import CardPage, cards_html
-from vinculo.sales.forecast import add_months, forecast, month_start, sales_report
+from vinculo.sales.forecast import forecast, month_start, sales_report
 from vinculo.sales.forms import LinesForm, MoveForm, OpportunityForm, lines_as_text
 from vinculo.sales.models import Opportunity, Pipeline, Stage
 from vinculo.sales.pricing import CartLine, price_cart
-from vinculo.sales.selectors import opportunity_for_user, stage_history, visible_opportunities
+from vinculo.sales.selectors import opportunity_for_user, stage_history
 from vinculo.sales.selectors_board import CLOSED_SHOWN_DAYS, board_columns, column_cards
+from vinculo.sales.selectors_opportunities import (
+    OPPORTUNITY_SORTS,
+    OpportunityFilters,
+    filtered_opportunities,
+    opportunity_page,
+)
 
 PAGE_SIZE = 25
 S = Opportunity.Status
@@ -216,50 +221,38 @@ def opportunity_move(request, pk):
 
 # --- list -------------------------------------------------------------------------------------
 
-SORTS = {
-    "name": "name",
-    "amount": "amount",
-    "close": "expected_close_date",
-    "stage": "stage__position",
-    "created": "created_at",
-}
-
 
 @login_required
 @domain_errors_to_http
 def opportunity_list(request):
     require(request.user, "customers.view")
     g = request.GET
-    qs = visible_opportunities(request.user).select_related(
-        "customer", "owner", "stage", "pipeline"
+    f = OpportunityFilters(
+        pipeline=_int(g.get("pipeline")),
+        stage=_int(g.get("stage")),
+        owner=_int(g.get("owner")),
+        status=g.get("status") if g.get("status") in S.values else "",
+        close_month=g.get("close_month") or "",
     )
-    pipeline_id, stage_id, owner_id = (
-        _int(g.get("pipeline")),
-        _int(g.get("stage")),
-        _int(g.get("owner")),
-    )
-    if pipeline_id:
-        qs = qs.filter(pipeline_id=pipeline_id)
-    if stage_id:
-        qs = qs.filter(stage_id=stage_id)
-    if owner_id:
-        qs = qs.filter(owner_id=owner_id)
-    status = g.get("status") or ""
-    if status in S.values:
-        qs = qs.filter(status=status)
-    close_month = g.get("close_month") or ""
     try:
-        first = dt.datetime.strptime(close_month, "%Y-%m").date()
-        qs = qs.filter(expected_close_date__gte=first, expected_close_date__lt=add_months(first, 1))
+        dt.datetime.strptime(f.close_month, "%Y-%m")
     except ValueError:
-        close_month = ""
+        f.close_month = ""
     sort = g.get("sort") or "close"
     key = sort.lstrip("-")
-    if key not in SORTS:
+    if key not in OPPORTUNITY_SORTS:
         sort, key = "close", "close"
-    field = SORTS[key]
-    qs = qs.order_by(f"-{field}" if sort.startswith("-") else field, "id")
-    page = Paginator(qs, PAGE_SIZE).get_page(g.get("page"))
+    pipelines = list(Pipeline.objects.prefetch_related("stages"))
+    owners = list(_owners())
+    page = opportunity_page(
+        filtered_opportunities(request.user, f),
+        f=f,
+        sort=sort,
+        page=g.get("page"),
+        size=PAGE_SIZE,
+        pipelines=pipelines,
+        owners={u.pk: str(u) for u in owners},
+    )
     base = g.copy()
     base.pop("page", None)
     columns = []
@@ -272,8 +265,8 @@ def opportunity_list(request):
         ("owner", _("Owner")),
         ("status", _("Status")),
     ]:
-        col = {"key": k, "label": label, "sortable": k in SORTS}
-        if k in SORTS:
+        col = {"key": k, "label": label, "sortable": k in OPPORTUNITY_SORTS}
+        if k in OPPORTUNITY_SORTS:
             qd = base.copy()
             qd["sort"] = f"-{k}" if sort == k else k
             col["url"] = "?" + qd.urlencode()
@@ -289,17 +282,11 @@ def opportunity_list(request):
             "page": page,
             "columns": columns,
             "base_qs": base.urlencode(),
-            "pipelines": Pipeline.objects.prefetch_related("stages"),
-            "owners": _owners(),
+            "pipelines": pipelines,
+            "owners": owners,
             "statuses": S.choices,
-            "f": {
-                "pipeline": pipeline_id,
-                "stage": stage_id,
-                "owner": owner_id,
-                "status": status,
-                "close_month": close_month,
-            },
-            "has_filters": any([pipeline_id, stage_id, owner_id, status, close_month]),
+            "f": f,
+            "has_filters": f.any,
             "can_edit": can(request.user, "customers.edit"),
         },
     )

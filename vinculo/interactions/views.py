@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vinculo.accounts.permissions import can, require
 from vinculo.core.errors import Conflict, NotFound, ValidationError
+from vinculo.core.fast import fast_date_format, fast_reverse
 from vinculo.core.http import domain_errors_to_http
 from vinculo.customers import selectors as customer_selectors
 from vinculo.interactions import selectors, services
@@ -33,7 +34,7 @@ from vinculo.interactions.forms import (
 )
 from vinculo.interactions.models import Interaction
 
-MY_DAY_SHOWN = 25  # tasks shown per group on My day
+MY_DAY_SHOWN = 10  # tasks shown per group on My day (each group links to all of them)
 
 # --- Timeline ---------------------------------------------------------------------------------
 
@@ -200,6 +201,24 @@ def _next_url(request, default: str) -> str:
     return default
 
 
+def task_rows(tasks, *, here: str) -> list:
+    """The tasks with what their row shows (links, due date, labels) computed here, once per
+    page, instead of URL reversing, date formatting and translating in the row template
+    (decision 0014). ``here`` is the page the row's links come back to."""
+    back = "?next=" + quote(here, safe="/")
+    for t in tasks:
+        t.toggle_url = fast_reverse("task_toggle", [t.pk])
+        t.edit_url = fast_reverse("task_edit", [t.pk]) + back
+        t.delete_url = fast_reverse("task_delete", [t.pk]) + back
+        t.customer_url = fast_reverse("customer_detail", [t.customer_id]) if t.customer_id else ""
+        t.due_label = fast_date_format(t.due_date, "SHORT_DATE_FORMAT")
+        if t.done_at:
+            t.toggle_label = _("Undo: reopen “%(title)s”") % {"title": t.title}
+        else:
+            t.toggle_label = _("Mark “%(title)s” done") % {"title": t.title}
+    return tasks
+
+
 @login_required
 @require_GET
 def my_day(request):
@@ -223,7 +242,7 @@ def my_day(request):
         ("today", _("Today")),
         ("upcoming", _("Next 7 days")),
     ):
-        tasks = list(groups[key][: MY_DAY_SHOWN + 1])
+        tasks = task_rows(groups[key][: MY_DAY_SHOWN + 1], here=request.get_full_path())
         more_url = None
         if len(tasks) > MY_DAY_SHOWN:
             tasks = tasks[:MY_DAY_SHOWN]
@@ -235,6 +254,7 @@ def my_day(request):
         "interactions/my_day.html",
         {
             "nav": "my_day",
+            "here": request.get_full_path(),
             "sections": sections,
             "has_tasks": any(section[2] for section in sections),
             "shown": MY_DAY_SHOWN,
@@ -263,11 +283,11 @@ def task_toggle(request, pk: int):
         return redirect(_next_url(request, reverse("my_day")))
     task = selectors.task_for_user(user=request.user, pk=task.pk)
     # The row is rendered for the page the user is on, not for this POST's URL.
-    row_next = request.htmx.current_url_abs_path or reverse("my_day")
+    here = request.htmx.current_url_abs_path or reverse("my_day")
     return render(
         request,
         "interactions/_task_row.html",
-        {"task": task, "just_toggled": True, "row_next": row_next},
+        {"task": task_rows([task], here=here)[0], "just_toggled": True, "here": here},
     )
 
 
@@ -419,7 +439,8 @@ def task_list(request):
             "nav": "my_day",
             "form": form,
             "page": page,
-            "tasks": page.object_list,
+            "tasks": task_rows(list(page.object_list), here=request.get_full_path()),
+            "here": request.get_full_path(),
             "filters": filters,
             "show_assignee": manager,
             "query": query.urlencode(),

@@ -732,6 +732,10 @@ class Opportunity(VersionedModel):
                 fields=["owner", "pipeline", "stage", "closed_at", "id"],
                 name="opp_column_owner_closed",
             ),
+            # The opportunity list's sorts, read a page at a time (the close date has its own).
+            models.Index(fields=["name", "id"], name="opp_list_name"),
+            models.Index(fields=["amount", "id"], name="opp_list_amount"),
+            models.Index(fields=["created_at", "id"], name="opp_list_created"),
         ]
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")

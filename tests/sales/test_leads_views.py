@@ -530,3 +530,27 @@ def test_team_queue_counts_stop_at_the_cap(client_for, manager, rep, monkeypatch
     team = {q.rep.username: q for q in resp.context["team"]}
     assert team["rep"].capped and len(team["rep"].leads) == 3
     assert "more than 1,000 open leads" in resp.content.decode()
+
+
+def test_broad_filters_list_the_same_leads(client_for, manager, rep, monkeypatch):
+    # A filter matching many leads is checked row by row along the sort's index (SQLite):
+    # same rows, same order as the indexed filter.
+    from vinculo.sales import selectors_leads
+
+    make_lead(rep, score=10, name="Alpha Web", source="web_form", campaign="Spring")
+    make_lead(rep, score=30, name="Beta Call", source="phone", status="contacted")
+    make_lead(manager, score=20, name="Gamma Web", source="web_form", status="qualified")
+    make_lead(rep, score=40, name="Delta Won", status="converted")
+    c = client_for(manager)
+    urls = [
+        LIST + "?status=open",
+        LIST + f"?status=open&owner={rep.pk}",
+        LIST + "?source=web_form&sort=created",
+        LIST + "?campaign=Spring",
+        LIST + "?status=converted&sort=-cost",
+    ]
+    names = lambda url: [lead.customer.name for lead in c.get(url).context["page"]]  # noqa: E731
+    narrow = {url: names(url) for url in urls}
+    monkeypatch.setattr(selectors_leads, "BROAD_FILTER", 0)
+    assert {url: names(url) for url in urls} == narrow
+    assert narrow[LIST + f"?status=open&owner={rep.pk}"] == ["Beta Call", "Alpha Web"]

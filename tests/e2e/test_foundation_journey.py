@@ -47,6 +47,9 @@ def test_search_open_360_quick_log_call_and_switch_to_spanish(page, login, rep):
     timeline = page.locator("#timeline")
     expect(timeline).to_contain_text("Asked for a demo of the premium plan")
     expect(page.get_by_role("status").filter(has_text=re.compile("logged", re.I))).to_be_visible()
+    # When it happened reads relative to now, in the page's language (app.js, Intl).
+    when = timeline.locator("time[data-relative]").first
+    expect(when).to_have_text(re.compile(r"^(now|\d+ seconds? ago)$"))
     call = Interaction.objects.get(customer=customer)
     assert (call.kind, call.outcome, call.user_id) == ("call", "interested", rep.pk)
     assert Task.objects.filter(customer=customer, assignee=rep, done_at__isnull=True).count() == 1
@@ -55,5 +58,8 @@ def test_search_open_360_quick_log_call_and_switch_to_spanish(page, login, rep):
     page.get_by_test_id("language-switch").select_option("es")
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.get_by_role("heading", name="Registrar una interacción")).to_be_visible()
+    expect(page.locator("#timeline time[data-relative]").first).to_have_text(
+        re.compile(r"^(ahora|hace \d+ segundos?|hace \d+ minutos?)$")
+    )
     page.goto("/my-day/")
     expect(page.locator("html")).to_have_attribute("lang", "es")

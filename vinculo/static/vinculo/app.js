@@ -241,4 +241,29 @@
     var el = event.target;
     if (el && el.tagName === "DIALOG" && el.open) closeDialog(el);
   });
+
+  // --- Relative times: <time datetime="…" data-relative> reads "3 days ago" / "hace 3 días"
+  // in the page's language. The server sends the date itself (shown without JavaScript), so
+  // no page formats relative times per row (decision 0014).
+  var relative = window.Intl && Intl.RelativeTimeFormat
+    ? new Intl.RelativeTimeFormat(document.documentElement.lang || "en", { numeric: "auto" })
+    : null;
+  var UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
+    ["hour", 3600], ["minute", 60], ["second", 1]];
+  function relativeTimes(root) {
+    if (!relative || !root || !root.querySelectorAll) return;
+    root.querySelectorAll("time[data-relative]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var seconds = (at - Date.now()) / 1000;
+      for (var i = 0; i < UNITS.length; i++) {
+        if (Math.abs(seconds) >= UNITS[i][1] || i === UNITS.length - 1) {
+          el.textContent = relative.format(Math.round(seconds / UNITS[i][1]), UNITS[i][0]);
+          return;
+        }
+      }
+    });
+  }
+  relativeTimes(document);
+  document.addEventListener("htmx:load", function (event) { relativeTimes(event.detail.elt); });
 })();

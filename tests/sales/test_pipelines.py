@@ -195,3 +195,33 @@ def test_reorder_within_column(rep, sales):
         Opportunity.objects.filter(stage=a.stage).order_by("position").values_list("name", flat=1)
     )
     assert names == ["C", "A", "B"]
+
+
+def test_reorder_moves_only_the_cards_above_the_drop(rep, sales):
+    customer = CustomerFactory(owner=rep)
+    opps = [
+        pipelines.create_opportunity(actor=rep, customer_id=customer.pk, name=n) for n in "ABCDEF"
+    ]
+    before = dict(Opportunity.objects.values_list("name", "position"))
+    pipelines.move_opportunity(
+        actor=rep, opportunity_id=opps[5].pk, stage_id=opps[5].stage_id, position=2
+    )
+
+    def order():
+        return list(
+            Opportunity.objects.filter(stage=opps[0].stage)
+            .order_by("position", "-amount", "id")
+            .values_list("name", flat=True)
+        )
+
+    assert order() == list("ABFCDE")
+    after = dict(Opportunity.objects.values_list("name", "position"))
+    assert [n for n in "CDE" if after[n] != before[n]] == []  # below the drop: untouched
+    # Dropped past the end, and into a won column (shown by closing date: no reordering).
+    pipelines.move_opportunity(
+        actor=rep, opportunity_id=opps[0].pk, stage_id=opps[0].stage_id, position=99
+    )
+    assert order() == list("BFCDEA")
+    won = Stage.objects.get(pipeline=sales, is_won=True)
+    pipelines.move_opportunity(actor=rep, opportunity_id=opps[1].pk, stage_id=won.pk, position=0)
+    assert order() == list("FCDEA")

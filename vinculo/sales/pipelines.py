@@ -184,8 +184,14 @@ def _owner(owner_id: int | None, actor):
     return owner
 
 
-def _next_position(stage_id: int) -> int:
-    top = Opportunity.objects.filter(stage_id=stage_id).aggregate(m=Max("position"))["m"]
+def _column(stage: Stage):
+    """The opportunities an open stage's board column orders by position: read through the
+    opp_column index, so the first and last of a 50k-row column are one index seek away."""
+    return Opportunity.objects.filter(pipeline_id=stage.pipeline_id, stage=stage, status=S.OPEN)
+
+
+def _next_position(stage: Stage) -> int:
+    top = _column(stage).order_by("-position").values_list("position", flat=True).first()
     return 0 if top is None else top + 1
 
 
@@ -238,7 +244,7 @@ def create_opportunity(
         expected_close_date=expected_close_date,
         next_step=(next_step or "").strip()[:255],
         source=(source or "").strip()[:100],
-        position=_next_position(stage.pk),
+        position=_next_position(stage),
     )
     if lines:
         opp.amount = _price_lines(lines, customer.pk, currency)
@@ -366,24 +372,30 @@ def update_opportunity(
 
 
 def _reorder(opp: Opportunity, position: int | None) -> None:
-    """Put ``opp`` at ``position`` (0-based) in its column; the others keep their order.
-    Positions are cosmetic, so they do not bump the others' versions."""
-    if position is None:
+    """Put ``opp`` at ``position`` (0-based) in its open column; the others keep their order.
+    Only the cards above the drop point move (up, below the card it lands on), so a drop on
+    a board showing the first cards writes a few rows, however long the column. Positions
+    are cosmetic, so they do not bump the others' versions. Won and lost columns are shown by
+    closing date: a position there means nothing."""
+    if position is None or opp.stage.is_won or opp.stage.is_lost:
         return
-    others = list(
-        Opportunity.objects.filter(pipeline_id=opp.pipeline_id, stage_id=opp.stage_id)
+    position = max(0, int(position))
+    above = list(
+        _column(opp.stage)
         .exclude(pk=opp.pk)
         .order_by("position", "-amount", "id")
-        .only("pk", "position")
+        .only("pk", "position")[: position + 1]
     )
-    position = max(0, min(int(position), len(others)))
-    others.insert(position, opp)
+    if len(above) <= position:  # dropped after the last card
+        opp.position = above[-1].position + 1 if above else 0
+        return
+    below = above.pop()  # the card ``opp`` lands on top of
+    opp.position = below.position - 1
     changed = []
-    for i, row in enumerate(others):
-        if row.position != i:
-            row.position = i
-            if row.pk != opp.pk:
-                changed.append(row)
+    for i, row in enumerate(reversed(above), start=1):
+        if row.position != opp.position - i:
+            row.position = opp.position - i
+            changed.append(row)
     Opportunity.objects.bulk_update(changed, ["position"])
 
 
@@ -428,7 +440,8 @@ def move_opportunity(
         opp.status, opp.closed_at, opp.lost_reason = S.LOST, now, lost_reason[:255]
     else:
         opp.status, opp.closed_at, opp.lost_reason = S.OPEN, None, ""
-    opp.position = _next_position(stage.pk)
+    if not (stage.is_won or stage.is_lost):
+        opp.position = _next_position(stage)
     _reorder(opp, position)
     opp.version += 1
     opp.save()

@@ -535,7 +535,7 @@ def test_team_queue_counts_stop_at_the_cap(client_for, manager, rep, monkeypatch
 def test_broad_filters_list_the_same_leads(client_for, manager, rep, monkeypatch):
     # A filter matching many leads is checked row by row along the sort's index (SQLite):
     # same rows, same order as the indexed filter.
-    from vinculo.sales import selectors_leads
+    from vinculo.sales import paging
 
     make_lead(rep, score=10, name="Alpha Web", source="web_form", campaign="Spring")
     make_lead(rep, score=30, name="Beta Call", source="phone", status="contacted")
@@ -551,6 +551,6 @@ def test_broad_filters_list_the_same_leads(client_for, manager, rep, monkeypatch
     ]
     names = lambda url: [lead.customer.name for lead in c.get(url).context["page"]]  # noqa: E731
     narrow = {url: names(url) for url in urls}
-    monkeypatch.setattr(selectors_leads, "BROAD_FILTER", 0)
+    monkeypatch.setattr(paging, "BROAD_FILTER", 0)
     assert {url: names(url) for url in urls} == narrow
     assert narrow[LIST + f"?status=open&owner={rep.pk}"] == ["Beta Call", "Alpha Web"]

@@ -268,6 +268,36 @@ def test_order_list_sorts_by_each_column(client_for, rep, customer, shop):
         assert len(client.get(ORDERS, {"sort": sort}).context["page"].object_list) == 2
 
 
+def test_broad_filters_and_number_prefix_list_the_same_orders(
+    client_for, manager, rep, customer, shop, monkeypatch
+):
+    # A filter matching many orders is checked along the sort's index (SQLite): same rows.
+    from vinculo.sales import paging
+
+    _phone, case, _kit = shop
+    made = [make_order(rep, customer, case, qty=q) for q in (1, 3, 2)]
+    orders.set_order_status(actor=rep, order_id=made[1].pk, status="confirmed")
+    client = client_for(manager)
+    since = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    queries = [
+        {"status": "draft", "sort": "-total"},
+        {"from": since, "sort": "total"},
+        {"q": made[2].number.lower()},
+        {"q": made[2].number[:6], "sort": "number"},
+        {"q": made[2].number[-6:], "sort": "-total"},
+    ]
+
+    def numbers(params):
+        return [o.number for o in client.get(ORDERS, params).context["page"].object_list]
+
+    narrow = [numbers(p) for p in queries]
+    monkeypatch.setattr(paging, "BROAD_FILTER", 0)
+    assert [numbers(p) for p in queries] == narrow
+    assert narrow[0] == [made[2].number, made[0].number]
+    assert narrow[2] == [made[2].number] and narrow[4] == [made[2].number]
+    assert sorted(narrow[3]) == sorted(o.number for o in made)
+
+
 def test_customer_page_lists_latest_orders_and_quotes(client_for, rep, customer, shop):
     _phone, case, _kit = shop
     order = make_order(rep, customer, case)

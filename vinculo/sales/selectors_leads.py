@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db import connection
-from django.db.models import Count, F, Func, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -23,6 +22,7 @@ from vinculo.customers.selectors import search_filter, visibility_q
 from vinculo.interactions.models import Interaction
 from vinculo.sales.leads import OPEN_STATUSES
 from vinculo.sales.models import Lead
+from vinculo.sales.paging import filter_along_sort
 from vinculo.sales.selectors import _prefix_q
 
 
@@ -87,16 +87,6 @@ class LeadFilters:
     sort: str = "-score"
 
 
-# A filter matching more leads than this is read by walking the sort's index (below).
-BROAD_FILTER = 5000
-
-
-class _NoIndex(Func):
-    """``+column``: the same value, but SQLite uses no index for a term written so."""
-
-    template = "+%(expressions)s"
-
-
 def _attribute_filters(f: LeadFilters) -> dict:
     terms: dict = {}
     if f.status == "open":
@@ -112,34 +102,11 @@ def _attribute_filters(f: LeadFilters) -> dict:
     return terms
 
 
-def _unindexed(qs: QuerySet[Lead], terms: dict) -> QuerySet[Lead]:
-    """``qs.filter(**terms)`` with each column as ``+column`` (SQLite). SQLite keeps no
-    statistics, so it reads any equality from its index and sorts every match: 160k leads
-    for one owner at 1M. A broad filter is cheaper checked row by row while the sort's index
-    is walked, which stops after a page."""
-    for lookup, value in terms.items():
-        column, _sep, op = lookup.partition("__")
-        name = f"_plain_{column}"
-        field = Lead._meta.get_field(column)
-        output = field.target_field if field.is_relation else field
-        qs = qs.alias(**{name: _NoIndex(F(field.attname), output_field=output)})
-        qs = qs.filter(**{f"{name}__{op or 'exact'}": value})
-    return qs
-
-
 def filter_leads(qs: QuerySet[Lead], f: LeadFilters) -> QuerySet[Lead]:
     if f.q:
         customers = search_filter(_customers_of(qs), f.q).values("pk")
         qs = qs.filter(Q(customer_id__in=customers) | Q(campaign__icontains=f.q))
-    terms = _attribute_filters(f)
-    if (
-        terms
-        and connection.vendor == "sqlite"
-        and Lead.objects.filter(**terms)[: BROAD_FILTER + 1].count() > BROAD_FILTER
-    ):
-        qs = _unindexed(qs, terms)
-    else:
-        qs = qs.filter(**terms)
+    qs = filter_along_sort(qs, _attribute_filters(f))
     key = f.sort.lstrip("-")
     if key not in LEAD_ORDERS:
         key, desc = "score", True

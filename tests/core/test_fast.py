@@ -138,3 +138,25 @@ def test_date_filter_in_templates_uses_local_time():
     with translation.override("es"):
         assert tpl.render({"when": utc}) == "02/06/2026 00:30"
     assert engines["django"].from_string("{{ x|date }}").render({"x": None}) == ""
+
+
+def test_blank_forms_render_once_per_language_as_django_would():
+    from django.template.loader import get_template
+
+    from vinculo.core.fast import blank_form_fields
+    from vinculo.customers.forms import AddressForm
+
+    def fresh():
+        tpl = get_template("customers/_field.html")
+        return "".join(tpl.render({"field": f}) for f in AddressForm(auto_id="a_%s"))
+
+    rendered = {}
+    for lang in ["en", "es", "en"]:
+        with translation.override(lang):
+            html = blank_form_fields(
+                AddressForm, field_template="customers/_field.html", auto_id="a_%s"
+            )
+            assert html == fresh()
+            rendered[lang] = html
+    assert rendered["en"] != rendered["es"]  # the labels follow the language
+    assert 'id="a_street"' in rendered["en"]

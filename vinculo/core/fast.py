@@ -177,3 +177,27 @@ def fast_date_format(value, arg: str | None = None) -> str:
     if compiled is None or (compiled[1] and not isinstance(value, dt.datetime)):
         return django_date(value, arg)
     return "".join(p if type(p) is str else p(value) for p in compiled[0])
+
+
+# --- blank forms ---------------------------------------------------------------------------
+
+_blank_forms: dict[tuple, str] = {}
+
+
+def blank_form_fields(form_class, *, field_template: str, auto_id: str) -> str:
+    """The fields of an unbound ``form_class`` rendered through ``field_template``, once per
+    language: a page that always offers the same empty form (add an email to this
+    customer...) does not render its widgets on every request. Only for forms whose blank
+    rendering depends on nothing but the language (no per-request initial values)."""
+    from django.template.loader import get_template
+    from django.utils.safestring import mark_safe
+
+    key = (form_class, field_template, auto_id, get_language())
+    html = _blank_forms.get(key)
+    if html is None:
+        template = get_template(field_template)
+        form = form_class(auto_id=auto_id)
+        html = _blank_forms[key] = mark_safe(
+            "".join(template.render({"field": field}) for field in form)
+        )
+    return html

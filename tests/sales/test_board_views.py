@@ -398,3 +398,17 @@ def test_board_sql_reused_only_for_the_same_visibility(client_for, rep, rep_b, s
         assert f'id="opp-card-{mine.pk}"' in html and f'id="opp-card-{theirs.pk}"' not in html
         html = client_for(rep).get(BOARD, {"owner": rep_b.pk}).content.decode()
         assert 'class="board-card"' not in html
+
+
+def test_list_broad_filters_give_the_same_rows_along_the_sort(client_for, rep, sales, monkeypatch):
+    from vinculo.sales import selectors_opportunities
+
+    proposal = stage(sales, "Proposal")
+    make_opps(rep, 3)
+    wanted = make_opps(rep, 4, stage_id=proposal.pk)
+    client = client_for(rep)
+    params = {"stage": proposal.pk, "owner": rep.pk, "sort": "name"}
+    narrow = list(client.get(LIST, params).context["page"].object_list)
+    monkeypatch.setattr(selectors_opportunities, "BROAD_FILTER", 2)  # now "broad"
+    broad = list(client.get(LIST, params).context["page"].object_list)
+    assert narrow == broad and set(broad) == set(wanted)

@@ -245,7 +245,7 @@ def opportunity_list(request):
     pipelines = list(Pipeline.objects.prefetch_related("stages"))
     owners = list(_owners())
     page = opportunity_page(
-        filtered_opportunities(request.user, f),
+        filtered_opportunities(request.user, f, sort=sort),
         f=f,
         sort=sort,
         page=g.get("page"),

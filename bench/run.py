@@ -238,6 +238,17 @@ def _worker(args):
     return times, errors
 
 
+def close_pools() -> None:
+    """Close the PostgreSQL connection pools before forking the clients: a child would inherit
+    the pool's open connections (sockets shared with the parent) but not its threads, and hang
+    waiting for a connection."""
+    from django.db import connections
+
+    for conn in connections.all():
+        if getattr(conn, "pool", None) is not None:
+            conn.close_pool()
+
+
 def probe(label: str, username: str, url: str, headers: dict) -> str | None:
     """None if the page answers 200, else why it is not available."""
     from django.test import Client
@@ -275,6 +286,7 @@ def measure(console) -> list[dict]:
         # Warm-up (caches, prepared plans), not measured.
         _worker((label, username, urls, headers, 0, min(len(urls), 10)))
         connections.close_all()
+        close_pools()
         per = max(1, requests // clients)
         jobs = [(label, username, urls, headers, k * per, per) for k in range(clients)]
         t0 = time.perf_counter()

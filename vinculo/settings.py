@@ -2,6 +2,8 @@
 
 Environment variables (all optional):
   DATABASE_URL            sqlite:///path or postgres://user@host:port/db (default: SQLite in var/)
+  VINCULO_DB_POOL_MIN_SIZE/MAX_SIZE/TIMEOUT  PostgreSQL connection pool per process (2/8/10 s;
+                          MAX_SIZE=0 turns the pool off, then VINCULO_CONN_MAX_AGE applies)
   VINCULO_VAR_DIR         SQLite file, secret key, uploads and warehouse (default: ./var)
   VINCULO_SECRET_KEY      secret key; if unset one is generated once and kept in var/secret_key
   VINCULO_DEBUG           "1" to turn DEBUG on (demo/dev only)
@@ -123,9 +125,26 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vinculo.sqlite3'}"),
-        conn_max_age=int(os.environ.get("VINCULO_CONN_MAX_AGE", "60")),
+        conn_max_age=int(os.environ.get("VINCULO_CONN_MAX_AGE", "0")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI every request runs its sync view in a new thread, and Django's connections
+    # are per thread: a persistent connection (CONN_MAX_AGE > 0) is never reused and lingers
+    # until the garbage collector finds it, so each request paid a new connection. A pool per
+    # process hands one connection to each request and takes it back (Django 5.1+; needs
+    # CONN_MAX_AGE = 0). VINCULO_DB_POOL_MAX_SIZE=0 turns it off (e.g. behind PgBouncer).
+    _pool_max = int(os.environ.get("VINCULO_DB_POOL_MAX_SIZE", "8"))
+    if _pool_max > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a dead connection is replaced
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(int(os.environ.get("VINCULO_DB_POOL_MIN_SIZE", "2")), _pool_max),
+            "max_size": _pool_max,
+            # A request waits this long for a free connection, then fails rather than queue.
+            "timeout": float(os.environ.get("VINCULO_DB_POOL_TIMEOUT", "10")),
+            "max_idle": 300.0,  # idle connections above min_size are closed after 5 minutes
+        }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and one writer work at once; IMMEDIATE transactions avoid
     # "database is locked" upgrades when two writers race.

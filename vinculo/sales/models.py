@@ -750,6 +750,10 @@ class Opportunity(VersionedModel):
             models.Index(fields=["name", "id"], name="opp_list_name"),
             models.Index(fields=["amount", "id"], name="opp_list_amount"),
             models.Index(fields=["created_at", "id"], name="opp_list_created"),
+            # One column of the board as a list (its "See all" link): by closing date.
+            models.Index(
+                fields=["pipeline", "stage", "expected_close_date", "id"], name="opp_list_stage"
+            ),
         ]
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")

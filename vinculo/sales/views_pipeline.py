@@ -5,6 +5,7 @@ service or selector, render."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -244,9 +245,14 @@ def opportunity_list(request):
         sort, key = "close", "close"
     pipelines = list(Pipeline.objects.prefetch_related("stages"))
     owners = list(_owners())
+    # A stage names its pipeline: with both, one index holds the stage in closing order.
+    scoped = f
+    if f.stage and not f.pipeline:
+        in_pipeline = {s.pk: p.pk for p in pipelines for s in p.stages.all()}
+        scoped = replace(f, pipeline=in_pipeline.get(f.stage))
     page = opportunity_page(
-        filtered_opportunities(request.user, f, sort=sort),
-        f=f,
+        filtered_opportunities(request.user, scoped, sort=sort),
+        f=scoped,
         sort=sort,
         page=g.get("page"),
         size=PAGE_SIZE,

@@ -81,7 +81,8 @@ def filter_along_sort(qs: QuerySet, terms: dict) -> QuerySet:
     model = qs.model
     if (
         connection.vendor != "sqlite"
-        or model._default_manager.filter(**terms)[: BROAD_FILTER + 1].count() <= BROAD_FILTER
+        or model._default_manager.filter(**terms).order_by()[: BROAD_FILTER + 1].count()
+        <= BROAD_FILTER
     ):
         return qs.filter(**terms)
     for lookup, value in terms.items():

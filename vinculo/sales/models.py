@@ -723,7 +723,7 @@ class Opportunity(VersionedModel):
                 fields=["pipeline", "stage", "status", "position", "-amount", "id"],
                 name="opp_column",
             ),
-            # A column's count and amount (at most 1,000 rows) read from the index alone; in
+            # A column's count and amount (at most 500 rows) read from the index alone; in
             # customer order, so the visibility join reads customers in order too (4x faster
             # than in card order on SQLite).
             models.Index(

@@ -29,7 +29,7 @@ from vinculo.sales.selectors import visible_opportunities, with_stage_entered_at
 
 BOARD_CARDS = 20  # cards per column on the board; "show more" loads the next ones
 MORE_MAX = 500  # past this many cards in a column, the opportunity list is the way to see more
-COUNT_CAP = 1000  # a column counts (and sums) at most this many opportunities: "1,000+"
+COUNT_CAP = 500  # a column counts (and sums) at most this many opportunities: "500+"
 CLOSED_SHOWN_DAYS = 30  # won/lost columns show what closed recently
 S = Opportunity.Status
 
@@ -59,8 +59,8 @@ class Column:
     stage: Stage
     closed: bool
     count: int = 0
-    capped: bool = False  # more than COUNT_CAP: count shown as "1,000+", no totals
-    count_text: str = ""  # "12 opportunities", "1,000+ opportunities"
+    capped: bool = False  # more than COUNT_CAP: count shown as "500+", no totals
+    count_text: str = ""  # "12 opportunities", "500+ opportunities"
     total: Decimal = Decimal("0")
     weighted: Decimal = Decimal("0")
     cards: list[Card] = field(default_factory=list)

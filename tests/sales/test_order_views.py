@@ -298,6 +298,26 @@ def test_broad_filters_and_number_prefix_list_the_same_orders(
     assert sorted(narrow[3]) == sorted(o.number for o in made)
 
 
+def test_a_piece_of_a_number_looks_among_the_latest_orders(
+    client_for, rep, customer, shop, monkeypatch
+):
+    from vinculo.sales import selectors_orders
+
+    _phone, case, _kit = shop
+    old, new = make_order(rep, customer, case), make_order(rep, customer, case)
+    Order.objects.filter(pk=old.pk).update(ordered_at=timezone.now() - dt.timedelta(days=9))
+    monkeypatch.setattr(selectors_orders, "FRAGMENT_SCOPE", 1)
+    client = client_for(rep)
+    resp = client.get(ORDERS, {"q": old.number[-6:]})
+    assert resp.context["page"].object_list == []
+    assert "among the latest 20,000 orders" in resp.content.decode()
+    assert [o.pk for o in client.get(ORDERS, {"q": new.number[-6:]}).context["page"]] == [new.pk]
+    # The whole number (or its start) looks through every order.
+    resp = client.get(ORDERS, {"q": old.number})
+    assert [o.pk for o in resp.context["page"]] == [old.pk]
+    assert "among the latest" not in resp.content.decode()
+
+
 def test_customer_page_lists_latest_orders_and_quotes(client_for, rep, customer, shop):
     _phone, case, _kit = shop
     order = make_order(rep, customer, case)

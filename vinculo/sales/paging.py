@@ -63,7 +63,7 @@ def list_page(qs: QuerySet, page, *, size: int) -> ListPage:
     return ListPage(object_list=rows[:size], number=number, has_next=has_next)
 
 
-class _NoIndex(Func):
+class NoIndex(Func):
     """``+column``: the same value, but SQLite uses no index for a term written so."""
 
     template = "+%(expressions)s"
@@ -91,6 +91,6 @@ def filter_along_sort(qs: QuerySet, terms: dict) -> QuerySet:
         name = f"_plain_{column}"
         output = field.target_field if field.is_relation else field
         if name not in qs.query.annotations:
-            qs = qs.alias(**{name: _NoIndex(F(field.attname), output_field=output)})
+            qs = qs.alias(**{name: NoIndex(F(field.attname), output_field=output)})
         qs = qs.filter(**{f"{name}__{op or 'exact'}": value})
     return qs

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, IntegerField, QuerySet
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -21,7 +21,7 @@ from django.utils.formats import get_format
 from vinculo.customers.models import Customer
 from vinculo.customers.selectors import search_filter
 from vinculo.sales.models import Order
-from vinculo.sales.paging import ListPage, filter_along_sort, list_page
+from vinculo.sales.paging import ListPage, NoIndex, filter_along_sort, list_page
 from vinculo.sales.selectors import visible_orders
 
 # Each sort has an index in that order, the id breaking ties in the same direction. No sort by
@@ -33,8 +33,11 @@ ORDER_SORTS = {
     "total": ("total", "id"),
     "status": ("status", "ordered_at", "id"),
 }
-# A customer filter matching up to this many customers reads their orders by customer.
+# A customer filter matching up to this many customers reads their orders by customer index.
 CUSTOMER_MATCHES = 1000
+# A piece of an order number (not its start, "SO-...") is looked for among this many latest
+# orders: "contains" reads each one, and 4M took 20 s.
+FRAGMENT_SCOPE = 20_000
 # Past this many orders the totals line says "more than 1,000" instead of adding them up.
 TOTALS_CAP = 1000
 
@@ -78,23 +81,32 @@ def filtered_orders(user, f: OrderFilters) -> QuerySet[Order]:
     qs = filter_along_sort(qs, terms)
     if f.number and not number_range:
         qs = qs.filter(number__icontains=f.number)
+        # A piece of a number is tested row by row: only on the latest orders.
+        since = list(
+            Order.objects.exclude(ordered_at=None)
+            .order_by("-ordered_at")
+            .values_list("ordered_at", flat=True)[FRAGMENT_SCOPE - 1 : FRAGMENT_SCOPE]
+        )
+        if since:
+            qs = qs.filter(ordered_at__gte=since[0])
     if f.channel:
         qs = qs.filter(channel=f.channel)
     if f.customer:
-        ids = _customers_matching(f.customer)
-        if ids is None:
-            qs = qs.filter(customer__name__icontains=f.customer)
-        else:
-            qs = qs.filter(customer_id__in=ids)
+        qs = _customer_filter(qs, f.customer)
     if f.customer_id:
         qs = qs.filter(customer_id=f.customer_id)
     return qs
 
 
+def number_search_is_partial(f: OrderFilters) -> bool:
+    """Whether the number filter looked among the latest FRAGMENT_SCOPE orders only."""
+    return bool(f.number) and not _number_range(f.number)
+
+
 def _number_range(text: str) -> dict:
     """A whole number or its start ("SO-2026...", as pasted from an email) is a range of the
-    unique index on number; any other piece of a number ({}: the caller filters "contains")
-    is tested on every order that the other filters leave (decision 0014)."""
+    unique index on number; any other piece of a number ({}: the caller filters "contains"
+    among the latest FRAGMENT_SCOPE orders)."""
     prefix = text.upper()
     if not prefix.startswith("SO-"):
         return {}
@@ -105,18 +117,21 @@ def _number_range(text: str) -> dict:
     return {"number__startswith": prefix}
 
 
-def _customers_matching(text: str) -> list[int] | None:
-    """Ids of the customers the customer search finds for ``text`` (name, company, email,
-    phone, by word), or None past CUSTOMER_MATCHES. Their orders are then read from the
-    customer index; "name contains" on the joined customer read every order (4M) for a name
-    nobody has. Past the cap the word is common, and walking the orders in date order finds a
-    page of them soon."""
-    ids = list(
-        search_filter(Customer.objects.all(), text)
-        .order_by()
-        .values_list("pk", flat=True)[: CUSTOMER_MATCHES + 1]
+def _customer_filter(qs: QuerySet[Order], text: str) -> QuerySet[Order]:
+    """Orders of the customers the customer search finds for ``text`` (name, company, email,
+    phone, by word, as everywhere else). "Name contains" on the joined customer read every
+    order (4M) for a name nobody has. Up to CUSTOMER_MATCHES customers, their orders are read
+    from the customer index and sorted; more, the orders are walked in the page's order and
+    each one's customer looked up in the matches (a common name fills a page soon)."""
+    matches = search_filter(Customer.objects.all(), text).order_by().values_list("pk", flat=True)
+    ids = list(matches[: CUSTOMER_MATCHES + 1])
+    if len(ids) <= CUSTOMER_MATCHES:
+        return qs.filter(customer_id__in=ids)
+    if connection.vendor != "sqlite":
+        return qs.filter(customer_id__in=matches)
+    return qs.alias(_plain_customer=NoIndex(F("customer_id"), output_field=IntegerField())).filter(
+        _plain_customer__in=matches
     )
-    return None if len(ids) > CUSTOMER_MATCHES else ids
 
 
 def order_totals(qs: QuerySet[Order]) -> tuple[list[dict], bool]:

@@ -20,6 +20,7 @@ from django.utils.formats import get_format
 
 from vinculo.customers.models import Customer
 from vinculo.customers.selectors import search_filter
+from vinculo.sales import paging
 from vinculo.sales.models import Order
 from vinculo.sales.paging import ListPage, NoIndex, filter_along_sort, list_page
 from vinculo.sales.selectors import visible_orders
@@ -54,6 +55,8 @@ class OrderFilters:
     customer_id: int | None = None
     number: str = ""
     sort: str = "-ordered"
+    # Set by filtered_orders: the number was looked for among the latest orders only.
+    number_partial: bool = False
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -73,13 +76,16 @@ def filtered_orders(user, f: OrderFilters) -> QuerySet[Order]:
     if f.date_to:
         held["ordered_at__lt"] = _day_start(f.date_to + dt.timedelta(days=1))
     number_range = _number_range(f.number) if f.number else {}
+    if number_range and _many(number_range):
+        number_range = {}  # "SO-2025": a year of orders, looked for like a piece of a number
     terms = dict(number_range)
     if f.sort.lstrip("-") in ("ordered", "status"):
         qs = qs.filter(**held)
     else:
         terms.update(held)
     qs = filter_along_sort(qs, terms)
-    if f.number and not number_range:
+    f.number_partial = bool(f.number) and not number_range
+    if f.number_partial:
         qs = qs.filter(number__icontains=f.number)
         # A piece of a number is tested row by row: only on the latest orders.
         since = list(
@@ -98,15 +104,15 @@ def filtered_orders(user, f: OrderFilters) -> QuerySet[Order]:
     return qs
 
 
-def number_search_is_partial(f: OrderFilters) -> bool:
-    """Whether the number filter looked among the latest FRAGMENT_SCOPE orders only."""
-    return bool(f.number) and not _number_range(f.number)
+def _many(terms: dict) -> bool:
+    cap = paging.BROAD_FILTER
+    return Order.objects.filter(**terms).order_by()[: cap + 1].count() > cap
 
 
 def _number_range(text: str) -> dict:
     """A whole number or its start ("SO-2026...", as pasted from an email) is a range of the
-    unique index on number; any other piece of a number ({}: the caller filters "contains"
-    among the latest FRAGMENT_SCOPE orders)."""
+    unique index on number; any other piece of a number, or a start matching thousands of
+    orders ({}), is looked for with "contains" among the latest FRAGMENT_SCOPE orders."""
     prefix = text.upper()
     if not prefix.startswith("SO-"):
         return {}

@@ -26,7 +26,6 @@ from vinculo.sales.selectors_orders import (
     ORDER_SORTS,
     OrderFilters,
     filtered_orders,
-    number_search_is_partial,
     order_page,
     order_totals,
 )
@@ -127,7 +126,7 @@ def order_list(request):
             "channels": Order.Channel.choices,
             "totals": totals,
             "totals_capped": totals_capped,
-            "number_partial": number_search_is_partial(f),
+            "number_partial": f.number_partial,
             "f": filters,
             "has_filters": any(filters.values()),
             "can_edit": can(request.user, "customers.edit"),

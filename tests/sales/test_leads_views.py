@@ -554,3 +554,22 @@ def test_broad_filters_list_the_same_leads(client_for, manager, rep, monkeypatch
     monkeypatch.setattr(paging, "BROAD_FILTER", 0)
     assert {url: names(url) for url in urls} == narrow
     assert narrow[LIST + f"?status=open&owner={rep.pk}"] == ["Beta Call", "Alpha Web"]
+
+
+def test_search_finds_customers_and_campaigns_on_both_paths(client_for, manager, rep, monkeypatch):
+    from vinculo.sales import selectors_leads
+
+    make_lead(rep, score=10, name="Alpha Web", campaign="Spring Fair")
+    make_lead(rep, score=30, name="Beta Spring", campaign="")
+    make_lead(manager, score=20, name="Gamma Web", campaign="Autumn")
+    c = client_for(manager)
+
+    def names(q):
+        return [lead.customer.name for lead in c.get(LIST, {"q": q}).context["page"]]
+
+    assert names("gamma") == ["Gamma Web"]  # few customers, no campaign: by customer
+    assert names("spring") == ["Beta Spring", "Alpha Web"]  # a campaign too: walked
+    assert names("fair") == ["Alpha Web"]
+    monkeypatch.setattr(selectors_leads, "SEARCH_CUSTOMERS", 0)  # many customers: walked
+    assert names("gamma") == ["Gamma Web"] and names("zzz") == []
+    assert selectors_leads.lead_campaigns() == ["Autumn", "Spring Fair"]

@@ -40,6 +40,21 @@ def test_list_shows_only_visible_customers_and_hidden_360_is_404(rep, rep_b, cli
     assert client.get(reverse("customer_edit", args=[theirs.pk])).status_code == 404
 
 
+def test_list_shows_what_users_typed_as_text_never_as_markup(admin, client_for):
+    """The rows are built in Python (customers.list_rows): every typed value is escaped."""
+    CustomerFactory(
+        name="<script>alert(1)</script> O'Hara",
+        company_name="A & B <b>",
+        city='"Quoted" town',
+        email="ohara@example.com",
+    )
+    html = client_for(admin).get(LIST).content.decode()
+    assert "<script>alert(1)</script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; O&#x27;Hara" in html
+    assert "A &amp; B &lt;b&gt;" in html and "&quot;Quoted&quot; town" in html
+    assert '<a href="mailto:ohara@example.com">ohara@example.com</a>' in html
+
+
 def test_list_requires_login(client, db):
     response = client.get(LIST)
     assert response.status_code == 302

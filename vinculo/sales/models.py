@@ -754,6 +754,12 @@ class Opportunity(VersionedModel):
             models.Index(
                 fields=["pipeline", "stage", "expected_close_date", "id"], name="opp_list_stage"
             ),
+            # ... and newest first; a pipeline's newest (filters the creation date is not spread
+            # along: SQLite sorted a whole stage or pipeline for them).
+            models.Index(
+                fields=["pipeline", "stage", "created_at", "id"], name="opp_list_stage_created"
+            ),
+            models.Index(fields=["pipeline", "created_at", "id"], name="opp_list_pipeline_created"),
         ]
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")

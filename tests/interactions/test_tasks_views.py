@@ -45,7 +45,8 @@ def test_my_day_groups_open_tasks(client_for, rep):
     response = client_for(rep).get(reverse("my_day"))
     assert response.status_code == 200
     sections = {
-        key: [t.title for t in tasks] for key, _title, tasks, _more in response.context["sections"]
+        key: [t.title for t in tasks]
+        for key, _title, tasks, _more, _rows in response.context["sections"]
     }
     assert sections == {"overdue": ["Late one"], "today": ["Due now"], "upcoming": ["Soon"]}
     html = response.content.decode()

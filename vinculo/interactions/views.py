@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vinculo.accounts.permissions import can, require
 from vinculo.core.errors import Conflict, NotFound, ValidationError
-from vinculo.core.fast import fast_date_format, fast_reverse
+from vinculo.core.fast import blank_form_fields
 from vinculo.core.http import domain_errors_to_http
 from vinculo.customers import selectors as customer_selectors
 from vinculo.interactions import selectors, services
@@ -33,6 +33,7 @@ from vinculo.interactions.forms import (
     TaskForm,
 )
 from vinculo.interactions.models import Interaction
+from vinculo.interactions.task_rows import task_rows_html
 
 MY_DAY_SHOWN = 10  # tasks shown per group on My day (each group links to all of them)
 
@@ -201,24 +202,6 @@ def _next_url(request, default: str) -> str:
     return default
 
 
-def task_rows(tasks, *, here: str) -> list:
-    """The tasks with what their row shows (links, due date, labels) computed here, once per
-    page, instead of URL reversing, date formatting and translating in the row template
-    (decision 0014). ``here`` is the page the row's links come back to."""
-    back = "?next=" + quote(here, safe="/")
-    for t in tasks:
-        t.toggle_url = fast_reverse("task_toggle", [t.pk])
-        t.edit_url = fast_reverse("task_edit", [t.pk]) + back
-        t.delete_url = fast_reverse("task_delete", [t.pk]) + back
-        t.customer_url = fast_reverse("customer_detail", [t.customer_id]) if t.customer_id else ""
-        t.due_label = fast_date_format(t.due_date, "SHORT_DATE_FORMAT")
-        if t.done_at:
-            t.toggle_label = _("Undo: reopen “%(title)s”") % {"title": t.title}
-        else:
-            t.toggle_label = _("Mark “%(title)s” done") % {"title": t.title}
-    return tasks
-
-
 @login_required
 @require_GET
 def my_day(request):
@@ -242,24 +225,30 @@ def my_day(request):
         ("today", _("Today")),
         ("upcoming", _("Next 7 days")),
     ):
-        tasks = task_rows(groups[key][: MY_DAY_SHOWN + 1], here=request.get_full_path())
+        tasks = list(groups[key][: MY_DAY_SHOWN + 1])
         more_url = None
         if len(tasks) > MY_DAY_SHOWN:
             tasks = tasks[:MY_DAY_SHOWN]
             query = {"status": "open", **{k: v.isoformat() for k, v in links[key].items()}}
             more_url = reverse("task_list") + "?" + urlencode(query)
-        sections.append((key, title, tasks, more_url))
+        rows = task_rows_html(tasks, request=request, here=request.get_full_path())
+        sections.append((key, title, tasks, more_url, rows))
     return render(
         request,
         "interactions/my_day.html",
         {
             "nav": "my_day",
-            "here": request.get_full_path(),
             "sections": sections,
             "has_tasks": any(section[2] for section in sections),
             "shown": MY_DAY_SHOWN,
             "logged_today": selectors.interactions_logged_today(user=request.user),
-            "task_form": TaskForm(auto_id="new-task-%s"),
+            # The empty "new task" form, rendered once per language (decision 0014).
+            "task_fields": blank_form_fields(
+                TaskForm,
+                field_template="interactions/_field.html",
+                auto_id="new-task-%s",
+                fields=("title", "due_date", "priority", "customer_id"),
+            ),
             "can_manage_tasks": can(request.user, "tasks.manage"),
         },
     )
@@ -284,11 +273,7 @@ def task_toggle(request, pk: int):
     task = selectors.task_for_user(user=request.user, pk=task.pk)
     # The row is rendered for the page the user is on, not for this POST's URL.
     here = request.htmx.current_url_abs_path or reverse("my_day")
-    return render(
-        request,
-        "interactions/_task_row.html",
-        {"task": task_rows([task], here=here)[0], "just_toggled": True, "here": here},
-    )
+    return HttpResponse(task_rows_html([task], request=request, here=here, just_toggled=True))
 
 
 def _task_form_page(request, form, *, task=None, status=200):
@@ -430,6 +415,7 @@ def task_list(request):
         )
     qs = selectors.filter_tasks(user=request.user, filters=filters)
     page = Paginator(qs, TASKS_PER_PAGE).get_page(request.GET.get("page"))
+    tasks = list(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -439,8 +425,10 @@ def task_list(request):
             "nav": "my_day",
             "form": form,
             "page": page,
-            "tasks": task_rows(list(page.object_list), here=request.get_full_path()),
-            "here": request.get_full_path(),
+            "tasks": tasks,
+            "task_rows": task_rows_html(
+                tasks, request=request, here=request.get_full_path(), show_assignee=manager
+            ),
             "filters": filters,
             "show_assignee": manager,
             "query": query.urlencode(),

@@ -331,3 +331,15 @@ def test_task_list_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(12):
         response = client.get(reverse("task_list"), {"assignee": "all"})
     assert len(response.context["tasks"]) == rows
+
+
+def test_task_rows_show_typed_titles_as_text(client_for, rep):
+    """Rows are built in Python (interactions.task_rows): titles and names are escaped, in
+    the row text and in the Done button's label."""
+    customer = CustomerFactory(name="Ana <i>López</i>", owner=rep, team=rep.team)
+    make_task(rep, days=0, title='Call "Ana" <script>x()</script>', customer=customer)
+    html = client_for(rep).get(reverse("my_day")).content.decode()
+    assert "<script>x()</script>" not in html and "<i>López</i>" not in html
+    assert "Call &quot;Ana&quot; &lt;script&gt;x()&lt;/script&gt;" in html
+    assert 'aria-label="Mark “Call &quot;Ana&quot; &lt;script&gt;x()&lt;/script&gt;” done"' in html
+    assert "Ana &lt;i&gt;López&lt;/i&gt;" in html

@@ -18,8 +18,8 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import numberformat, timezone
 from django.utils.formats import date_format, get_format, number_format
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.translation import gettext, ngettext
 
@@ -290,12 +290,18 @@ def _owner_names(rows: list[tuple], known: dict[int, str]) -> dict[int, str]:
     return known
 
 
-def _move_options(stages: list[Stage], selected: Stage) -> SafeString:
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((s.pk, " selected" if s.pk == selected.pk else "", s.display_name) for s in stages),
-    )
+def _move_options(stages: list[Stage]) -> dict[int, SafeString]:
+    """Per stage, the "Move to…" options with that stage selected (names escaped once)."""
+    names = [(s.pk, escape(s.display_name)) for s in stages]
+    return {
+        selected.pk: mark_safe(  # pk is an int, names are escaped
+            "".join(
+                f'<option value="{pk}"{" selected" if pk == selected.pk else ""}>{name}</option>'
+                for pk, name in names
+            )
+        )
+        for selected in stages
+    }
 
 
 def _count_text(n: int) -> str:
@@ -315,6 +321,7 @@ def board_columns(
     counts = _counts(scope, stages) if stages else {}
     rows = _card_rows(scope, stages, offset=0, limit=BOARD_CARDS + 1) if stages else []
     fmt = _Formatter(_owner_names(rows, owners))
+    options = _move_options(stages)
     by_stage: dict[int, list[tuple]] = {}
     for row in rows:
         by_stage.setdefault(row[3], []).append(row)
@@ -332,7 +339,7 @@ def board_columns(
             weighted=(total * stage.probability / 100).quantize(Decimal("0.01")),
             cards=[fmt.card(r) for r in mine[:BOARD_CARDS]],
             more=BOARD_CARDS if len(mine) > BOARD_CARDS else None,
-            options=_move_options(stages, stage),
+            options=options[stage.pk],
         )
         columns.append(col)
     return columns
@@ -361,6 +368,6 @@ def column_cards(
         cards=[fmt.card(r) for r in rows[:limit]],
         more=more,
         to_list=left and more is None,
-        options=_move_options(stages, stage),
+        options=_move_options(stages)[stage.pk],
         offset=offset,
     )

@@ -344,3 +344,23 @@ def test_log_dialog_not_rendered_for_analyst(client_for, analyst, customer):
     html = client_for(analyst).get(reverse("my_day")).content.decode()
     assert 'id="quick-log-dialog"' not in html
     assert 'id="shortcuts-dialog"' in html
+
+
+def test_timeline_shows_typed_text_as_text_and_keeps_line_breaks(client_for, rep):
+    """Items are built in Python (interactions.timeline_items): subject and body escaped,
+    the body's line breaks kept (first three lines)."""
+    customer = CustomerFactory(owner=rep, team=rep.team)
+    Interaction.objects.create(
+        customer=customer,
+        user=rep,
+        kind="call",
+        channel="phone",
+        direction="out",
+        subject="<b>Renewal</b> & more",
+        body="Line <1>\r\nLine 2\n\nLine 3\nLine 4",
+        occurred_at=timezone.now(),
+    )
+    html = client_for(rep).get(reverse("customer_detail", args=[customer.pk])).content.decode()
+    assert "<b>Renewal</b>" not in html
+    assert "<strong>&lt;b&gt;Renewal&lt;/b&gt; &amp; more</strong>" in html
+    assert "Line &lt;1&gt;<br>Line 2<br>Line 3<br>…" in html

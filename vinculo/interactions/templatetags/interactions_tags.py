@@ -100,3 +100,11 @@ def widget_with_errors(field):
     return field.as_widget(
         attrs={"aria-invalid": "true", "aria-describedby": f"{field.auto_id}-errors"}
     )
+
+
+@register.simple_tag
+def timeline_items(items):
+    """{% timeline_items items %}: the items' markup (interactions.timeline_items)."""
+    from vinculo.interactions.timeline_items import timeline_items_html
+
+    return timeline_items_html(items)

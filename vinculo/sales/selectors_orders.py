@@ -35,7 +35,7 @@ ORDER_SORTS = {
     "status": ("status", "ordered_at", "id"),
 }
 # A customer filter matching up to this many customers reads their orders by customer index.
-CUSTOMER_MATCHES = 1000
+CUSTOMER_MATCHES = 5000
 # A piece of an order number (not its start, "SO-...") is looked for among this many latest
 # orders: "contains" reads each one, and 4M took 20 s.
 FRAGMENT_SCOPE = 20_000

@@ -13,6 +13,16 @@ from vinculo.core.errors import NotFound
 from vinculo.customers.models import Customer, CustomField
 
 
+def managed_team_ids(user) -> list[int]:
+    """Ids of the teams ``user`` manages, read once per user object: a page asks for the
+    visibility rule two or three times (decision 0014). The request's user is loaded per
+    request, so a change of manager shows on the next page."""
+    ids = getattr(user, "_managed_team_ids", None)
+    if ids is None:
+        ids = user._managed_team_ids = list(user.managed_teams.values_list("pk", flat=True))
+    return ids
+
+
 def visibility_branches(user) -> list[Q] | None:
     """The record-level rule, in one place: admin/marketer/analyst see all; a manager sees
     customers of the teams they manage (by the customer's team or its owner's team) and their
@@ -23,7 +33,7 @@ def visibility_branches(user) -> list[Q] | None:
     branches = [Q(owner_id=user.pk)]
     if user.team_id:
         branches.append(Q(team_id=user.team_id))
-    managed = list(user.managed_teams.values_list("pk", flat=True))
+    managed = managed_team_ids(user)
     if managed:
         branches += [Q(team_id__in=managed), Q(owner__team_id__in=managed)]
     return branches

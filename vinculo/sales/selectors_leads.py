@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.core.errors import NotFound
 from vinculo.core.models import AuditEntry
-from vinculo.customers.selectors import search_filter, visibility_q
+from vinculo.customers.selectors import managed_team_ids, search_filter, visibility_q
 from vinculo.interactions.models import Interaction
 from vinculo.sales.leads import OPEN_STATUSES
 from vinculo.sales.models import Lead
@@ -38,7 +38,7 @@ def visible_leads(user) -> QuerySet[Lead]:
     q |= Q(owner_id=user.pk)
     if user.team_id:
         q |= Q(team_id=user.team_id)
-    managed = list(user.managed_teams.values_list("pk", flat=True))
+    managed = managed_team_ids(user)
     if managed:
         # Managers also triage the unassigned pool (web form leads no rule matched).
         q |= Q(team_id__in=managed) | Q(owner__team_id__in=managed)
@@ -259,7 +259,7 @@ def team_queues(*, user, per_rep: int = 20) -> list[RepQueue]:
     """For a manager: each member of the teams they manage with their top ``per_rep`` open
     leads and how many they have (counted up to TEAM_COUNT_CAP). Five queries per member, each
     reading at most ``per_rep`` or TEAM_COUNT_CAP index entries whatever the number of leads."""
-    managed = list(user.managed_teams.values_list("pk", flat=True))
+    managed = managed_team_ids(user)
     if not managed:
         return []
     reps = list(

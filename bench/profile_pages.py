@@ -62,14 +62,15 @@ def main() -> int:
         client.force_login(User.objects.get(username=username))
         for url in urls[:5]:
             client.get(url, headers=headers)  # warm up
-        times, sql_ms, nq, tpl_ms = [], [], [], []
+        times, cpu, sql_ms, nq, tpl_ms = [], [], [], [], []
         for i in range(args.requests):
             url = urls[i % len(urls)]
             render_ms.clear()
             with CaptureQueriesContext(connection) as ctx:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 response = client.get(url, headers=headers)
                 times.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.process_time() - c0) * 1000)
             tpl_ms.append(sum(render_ms))
             sql_ms.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
             nq.append(len(ctx.captured_queries))
@@ -77,6 +78,7 @@ def main() -> int:
         reset_queries()
         print(
             f"{label:32} median {statistics.median(times):6.1f} ms  "
+            f"cpu {statistics.median(cpu):6.1f} ms  "
             f"templates {statistics.median(tpl_ms):6.1f} ms  "
             f"sql {statistics.median(sql_ms):6.1f} ms in {statistics.median(nq):.0f} queries"
         )

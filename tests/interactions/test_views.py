@@ -364,3 +364,34 @@ def test_timeline_shows_typed_text_as_text_and_keeps_line_breaks(client_for, rep
     assert "<b>Renewal</b>" not in html
     assert "<strong>&lt;b&gt;Renewal&lt;/b&gt; &amp; more</strong>" in html
     assert "Line &lt;1&gt;<br>Line 2<br>Line 3<br>…" in html
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_quick_log_panel_is_the_fresh_form_for_each_customer(rep, lang):
+    """The 360° page's panel is rendered once per language with stand-ins (decision 0014):
+    it must equal a fresh rendering for every customer, with this request's csrf token."""
+    import re
+
+    from django.middleware.csrf import _unmask_cipher_token, get_token
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from vinculo.interactions import views
+
+    def fresh(customer, request):
+        form = views.new_quick_log_form(customer, "panel")
+        ctx = views.quick_log_context(customer, form, where="panel", autofocus=False)
+        return render_to_string("interactions/_quick_log_panel.html", ctx, request=request)
+
+    token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+    with translation.override(lang):
+        for customer in CustomerFactory.create_batch(2, owner=rep, team=rep.team):
+            request = RequestFactory().get("/")
+            request.user = rep
+            cached = views.render_quick_log_panel(request, customer)
+            get_token(request)
+            secret = request.META["CSRF_COOKIE"]
+            sent = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', cached).group(1)
+            assert _unmask_cipher_token(sent) == secret  # this request's token, not a stand-in
+            assert f"ql-panel-{customer.pk}-subject" in cached
+            assert token.sub("T", cached) == token.sub("T", fresh(customer, request))

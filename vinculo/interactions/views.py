@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -437,14 +441,31 @@ def task_list(request):
     )
 
 
+_STAND_IN_PK = 987_654_321_987  # no real id; replaced by the customer's
+_CSRF_STAND_IN = "csrf-stand-in-0e7f"
+_blank_panels: dict[tuple, str] = {}
+
+
 def render_quick_log_panel(request, customer, *, where: str = "panel") -> str:
-    """HTML of the quick log panel for the template tag (empty without ``interactions.log``)."""
+    """HTML of the quick log panel for the template tag (empty without ``interactions.log``).
+
+    The panel is the same empty form for every customer but for the customer's number (in
+    ids and the form's URL) and the csrf token, so it is rendered once per language with
+    stand-ins that are then replaced: its seven widgets cost ~3.5 ms of the 360° page
+    (decision 0014)."""
     if request is None or not can(request.user, "interactions.log"):
         return ""
-    context = quick_log_context(
-        customer, new_quick_log_form(customer, where), where=where, autofocus=False
-    )
-    return render_to_string("interactions/_quick_log_panel.html", context, request=request)
+    key = (where, get_language())
+    html = _blank_panels.get(key)
+    if html is None:
+        stand_in = SimpleNamespace(pk=_STAND_IN_PK)
+        context = quick_log_context(
+            stand_in, new_quick_log_form(stand_in, where), where=where, autofocus=False
+        )
+        context["csrf_token"] = _CSRF_STAND_IN
+        html = _blank_panels[key] = render_to_string("interactions/_quick_log_panel.html", context)
+    html = html.replace(str(_STAND_IN_PK), str(customer.pk))
+    return mark_safe(html.replace(_CSRF_STAND_IN, get_token(request)))
 
 
 def render_timeline_panel(request, customer) -> str:

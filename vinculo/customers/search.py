@@ -222,8 +222,10 @@ def quick(qs: QuerySet, text: str, *, limit: int = 8) -> list:
     fts = backend() == "fts5"
     first: list = []
     # A query starting with a number is not a name: the name-prefix pass would only make FTS
-    # filter every phone token starting with those digits by column and position.
-    if not phone_digits(text) and not terms(text)[0].isdigit():
+    # filter every phone token starting with those digits by column and position. Nor is one
+    # with "@" (an email): on PostgreSQL " info%" rechecked every document holding "info"
+    # (94 ms at 1M) to find no name.
+    if not phone_digits(text) and not terms(text)[0].isdigit() and "@" not in text:
         if fts:
             first = _fts_rows(qs, fts_query(text, name_prefix=True), limit)
         else:

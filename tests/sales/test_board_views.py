@@ -223,6 +223,33 @@ def test_a_big_column_counts_up_to_the_cap(client_for, rep, sales, monkeypatch):
     assert "4+ opportunities" in html and "weighted 20.00" in html
 
 
+def test_board_counts_add_own_team_and_capped_columns(
+    client_for, rep, rep_b, team_a, sales, monkeypatch
+):
+    # On PostgreSQL a column the user's own cards fill past the cap is counted from them
+    # alone; the others count every visible card, the team's included.
+    from tests.accounts.factories import UserFactory
+    from vinculo.accounts.models import Role
+    from vinculo.sales import selectors_board
+
+    monkeypatch.setattr(selectors_board, "COUNT_CAP", 4)
+    teammate = UserFactory(username="teammate", role=Role.SALES_REP, team=team_a)
+    proposal, negotiation = stage(sales, "Proposal"), stage(sales, "Negotiation")
+    make_opps(rep, 2, amount="10")
+    make_opps(teammate, 3, amount="10")  # Qualification: 5 visible, past the cap
+    make_opps(rep, 5, amount="10", stage_id=proposal.pk)  # own cards alone past it
+    make_opps(rep, 1, amount="10", stage_id=negotiation.pk)
+    make_opps(teammate, 1, amount="5", stage_id=negotiation.pk)
+    make_opps(rep_b, 3, amount="10", stage_id=negotiation.pk)  # another team's: hidden
+    client = client_for(rep)
+    cols = {c.stage.name: c for c in client.get(BOARD).context["columns"]}
+    assert cols["Qualification"].capped and cols["Proposal"].capped
+    assert (cols["Negotiation"].count, cols["Negotiation"].total) == (2, Decimal("15.00"))
+    cols = {c.stage.name: c for c in client.get(BOARD, {"owner": rep.pk}).context["columns"]}
+    assert (cols["Qualification"].count, cols["Qualification"].total) == (2, Decimal("20.00"))
+    assert cols["Proposal"].capped and cols["Negotiation"].count == 1
+
+
 def test_closed_columns_show_the_recently_closed_newest_first(client_for, rep, sales):
     won = stage(sales, "Won")
     old, recent, newest = make_opps(rep, 3)

@@ -78,3 +78,17 @@ def test_customer_page_search_reads_matches_by_id_and_keeps_visibility(rep, rep_
     ]
     page = customer_page(rep, CustomerFilters(q="arrieta"), offset=1, limit=1)
     assert [c.name for c in page] == ["Eva Arrieta"]
+
+
+def test_filtered_page_counts_matches_first_on_sqlite_only(rep):
+    """PostgreSQL plans each branch from its statistics; SQLite has none and first counts
+    the matches (up to FILTER_SORT_MAX) to choose between one sorted query and the walks."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    Customer.objects.create(name="Mine Madrid", owner=rep, city="Madrid")
+    Customer.objects.create(name="Team Madrid", team=rep.team, city="Madrid")
+    with CaptureQueriesContext(connection) as ctx:
+        assert _page_names(rep, city="Madrid", stage="") == ["Mine Madrid", "Team Madrid"]
+    counted = any("COUNT(" in q["sql"].upper() for q in ctx.captured_queries)
+    assert counted == (connection.vendor != "postgresql")

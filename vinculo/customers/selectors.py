@@ -180,7 +180,7 @@ def customer_page(user, f: CustomerFilters, *, offset: int, limit: int) -> list[
             return list(qs.select_related("owner")[offset:end])
     branches = visibility_branches(user)
     single = branches is None or len(branches) == 1 or end > BRANCH_PAGE_MAX
-    if not single and replace(f, q="", sort="") != CustomerFilters(sort=""):
+    if not single and _probe_filter() and replace(f, q="", sort="") != CustomerFilters(sort=""):
         # A rare filter value (a city nobody lives in) would make each branch walk its whole
         # sort index; a common one ("Madrid": 17%) would make one query sort 100k+ rows. Ask
         # how many rows match, up to a cap: few, one query sorts them; many, the branch walks
@@ -226,6 +226,18 @@ def _page_of_ids(user, f: CustomerFilters, ids: list[int], *, offset: int, end: 
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return [row[0] for row in cur.fetchall()]
+
+
+def _probe_filter() -> bool:
+    """Whether a filtered list first counts its matches to choose between one sorted query
+    and the branch walks: SQLite only. PostgreSQL has statistics (the expression index gives
+    ``lower(city)`` its own) and chooses per branch between walking the branch's sort index
+    and sorting a rare value's matches; the count read up to 5,000 matching rows by
+    ``lower(city)``, checking each row's stage in the table (35 ms of the 51 for "customers
+    in Madrid" at 1M, decision 0014)."""
+    from django.db import connection
+
+    return connection.vendor != "postgresql"
 
 
 def _json_contains() -> bool:

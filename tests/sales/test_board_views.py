@@ -224,7 +224,7 @@ def test_a_big_column_counts_up_to_the_cap(client_for, rep, sales, monkeypatch):
 
 
 def test_board_counts_add_own_team_and_capped_columns(
-    client_for, rep, rep_b, team_a, sales, monkeypatch
+    client_for, admin, rep, rep_b, team_a, sales, monkeypatch
 ):
     # On PostgreSQL a column the user's own cards fill past the cap is counted from them
     # alone; the others count every visible card, the team's included.
@@ -240,7 +240,7 @@ def test_board_counts_add_own_team_and_capped_columns(
     make_opps(rep, 5, amount="10", stage_id=proposal.pk)  # own cards alone past it
     make_opps(rep, 1, amount="10", stage_id=negotiation.pk)
     make_opps(teammate, 1, amount="5", stage_id=negotiation.pk)
-    make_opps(rep_b, 3, amount="10", stage_id=negotiation.pk)  # another team's: hidden
+    make_opps(rep_b, 2, amount="10", stage_id=negotiation.pk)  # another team's: hidden
     client = client_for(rep)
     cols = {c.stage.name: c for c in client.get(BOARD).context["columns"]}
     assert cols["Qualification"].capped and cols["Proposal"].capped
@@ -248,6 +248,15 @@ def test_board_counts_add_own_team_and_capped_columns(
     cols = {c.stage.name: c for c in client.get(BOARD, {"owner": rep.pk}).context["columns"]}
     assert (cols["Qualification"].count, cols["Qualification"].total) == (2, Decimal("20.00"))
     assert cols["Proposal"].capped and cols["Negotiation"].count == 1
+    # Someone who sees every customer: every column counted from the index alone.
+    cols = {c.stage.name: c for c in client_for(admin).get(BOARD).context["columns"]}
+    assert cols["Qualification"].capped and cols["Proposal"].capped
+    assert (cols["Negotiation"].count, cols["Negotiation"].total) == (4, Decimal("35.00"))
+    cols = {
+        c.stage.name: c
+        for c in client_for(admin).get(BOARD, {"owner": teammate.pk}).context["columns"]
+    }
+    assert (cols["Qualification"].count, cols["Negotiation"].total) == (3, Decimal("5.00"))
 
 
 def test_closed_columns_show_the_recently_closed_newest_first(client_for, rep, sales):

@@ -94,9 +94,15 @@ class _Scope:
         branches = visibility_branches(user) if visible else "nobody"
         branches = tuple(branches) if isinstance(branches, list) else branches
         self.key = (connection.alias, branches, pipeline_id, owner_id, self.since)
-        # A user restricted to some customers also sees every opportunity they own, which
-        # their own index rows count without the visibility join (see _counts).
-        self.own = isinstance(branches, tuple) and owner_id in (None, user.pk) and bool(user.pk)
+        # Opportunities the count can read from their own index rows, without the visibility
+        # join (see _counts): all of them (or the filtered owner's) for a user who sees every
+        # customer; a restricted user's own ones, which they see whatever the customer.
+        # ``direct_all``: those are all the board shows.
+        self.direct, self.direct_owner, self.direct_all = False, None, False
+        if branches is None:
+            self.direct, self.direct_owner, self.direct_all = True, owner_id, True
+        elif isinstance(branches, tuple) and user.pk and owner_id in (None, user.pk):
+            self.direct, self.direct_owner, self.direct_all = True, user.pk, owner_id == user.pk
 
     @cached_property
     def qs(self) -> QuerySet[Opportunity]:
@@ -169,8 +175,8 @@ def _money(value) -> Decimal:
 
 
 def _counts(scope: _Scope, stages: list[Stage]) -> dict[int, tuple[int, Decimal]]:
-    """Per stage: how many (at most COUNT_CAP + 1) and their amount, in one query (two on
-    PostgreSQL for a user who owns opportunities)."""
+    """Per stage: how many (at most COUNT_CAP + 1) and their amount, in one query (on
+    PostgreSQL, one more for a restricted user whose own cards leave a column under the cap)."""
 
     def part(stage):
         qs = _in_column(scope.qs, stage, scope.since)
@@ -181,28 +187,31 @@ def _counts(scope: _Scope, stages: list[Stage]) -> dict[int, tuple[int, Decimal]
             qs = qs.order_by()
         return qs.values_list("stage_id", "amount")[: COUNT_CAP + 1]
 
-    if not (scope.own and connection.vendor == "postgresql"):
+    if not (scope.direct and connection.vendor == "postgresql"):
         return _grouped(f"count{COUNT_CAP}", scope, part, stages)
-    # PostgreSQL checks the visibility of each row in a random customer row (~4-15 µs a
-    # probe, shared buffers rarely hold a 1M-customer table): the 500 visible rows of a
-    # column cost ~1,300 probes for a rep who sees 40% of them, 60-110 ms for a board.
-    # The user's own opportunities are visible whatever their customer (merging moves a
-    # customer's opportunities to the survivor, so none hangs off a merged-away one): when
-    # they alone pass the cap the column is "500+", read from opp_column_owner_cover /
-    # opp_column_owner_closed_c without a join. SQLite probes a customer in ~1 µs and keeps
-    # one query. Decision 0014.
-    own = _grouped(f"own{COUNT_CAP}", scope, lambda stage: _own_part(scope, stage), stages)
-    if scope.owner_id == scope.user.pk:  # the board filtered to the user's own cards
-        return own
-    rest = [s for s in stages if own.get(s.pk, (0,))[0] <= COUNT_CAP]
-    counts = {pk: value for pk, value in own.items() if value[0] > COUNT_CAP}
+    # PostgreSQL checks each row's customer in the customer table (visibility, not merged
+    # away): ~4-15 µs a probe, as shared buffers rarely hold a 1M-customer table, and the 500
+    # visible rows of a column cost ~1,300 probes for a rep who sees 40% of them (60-110 ms a
+    # board; 45 ms for an admin, who sees them all). Merging moves a customer's opportunities
+    # to the survivor, so none hangs off a merged-away customer, and a user sees the ones
+    # they own whatever the customer: those are counted from opp_column_count /
+    # opp_column_owner_cover (and the closed columns' ones) without the join. When they pass
+    # the cap the column is "500+"; otherwise a restricted user's column is counted with the
+    # join as before. SQLite probes a customer in ~1 µs and keeps one query. Decision 0014.
+    direct = _grouped(f"direct{COUNT_CAP}", scope, lambda s: _direct_part(scope, s), stages)
+    if scope.direct_all:
+        return direct
+    rest = [s for s in stages if direct.get(s.pk, (0,))[0] <= COUNT_CAP]
+    counts = {pk: value for pk, value in direct.items() if value[0] > COUNT_CAP}
     if rest:
         counts.update(_grouped(f"count{COUNT_CAP}", scope, part, rest))
     return counts
 
 
-def _own_part(scope: _Scope, stage: Stage):
-    qs = Opportunity.objects.filter(pipeline_id=scope.pipeline_id, owner_id=scope.user.pk)
+def _direct_part(scope: _Scope, stage: Stage):
+    qs = Opportunity.objects.filter(pipeline_id=scope.pipeline_id)
+    if scope.direct_owner:
+        qs = qs.filter(owner_id=scope.direct_owner)
     qs = _in_column(qs, stage, scope.since)
     if not (stage.is_won or stage.is_lost):
         qs = qs.order_by()

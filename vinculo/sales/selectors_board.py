@@ -141,12 +141,39 @@ def _union_all(name: str, scope: _Scope, part, stages: list[Stage]) -> tuple[str
     """One UNION ALL of ``part(stage)`` (a sliced queryset) for every stage, and the ORM's
     converters for its columns. ``part`` is compiled once per scope and kind of column (open
     or closed, with a probe stage); the stages only change the stage id."""
+    if connection.vendor == "postgresql":
+        return _lateral(name, scope, part, stages)
+    return _union_all_parts(name, scope, part, stages)
+
+
+def _union_all_parts(name: str, scope: _Scope, part, stages: list[Stage]):
     sqls, params, converters = [], [], {}
     for i, stage in enumerate(stages):
         closed = stage.is_won or stage.is_lost
         sql, p, converters = _compiled((scope.key, name, closed), part, closed)
         sqls.append(f"SELECT * FROM ({sql}) u{i}")
         params.extend(stage.pk if v == _PROBE else v for v in p)
+    return " UNION ALL ".join(sqls), params, converters
+
+
+def _lateral(name: str, scope: _Scope, part, stages: list[Stage]) -> tuple[str, list, dict]:
+    """PostgreSQL: the same rows as ``_union_all``, one LATERAL subquery per kind of column
+    over its stage ids. The planner weighs every index of both tables for each part of a
+    union: six parts took 4-7 ms to plan (more than to run); one part per kind, ~1.5 ms."""
+    sqls, params, converters = [], [], {}
+    for closed in (False, True):
+        ids = [s.pk for s in stages if (s.is_won or s.is_lost) == closed]
+        if not ids:
+            continue
+        sql, p, converters = _compiled((scope.key, name, closed), part, closed)
+        pieces = sql.split("%s")
+        if len(pieces) != len(p) + 1:  # a literal "%s" in the SQL: keep the union
+            return _union_all_parts(name, scope, part, stages)
+        sql = pieces[0]
+        for value, piece in zip(p, pieces[1:], strict=True):
+            sql += ("s.id" if value == _PROBE else "%s") + piece
+        sqls.append(f"SELECT x.* FROM unnest(%s::bigint[]) AS s(id) CROSS JOIN LATERAL ({sql}) x")
+        params += [ids, *(v for v in p if v != _PROBE)]
     return " UNION ALL ".join(sqls), params, converters
 
 
@@ -214,7 +241,9 @@ def _direct_part(scope: _Scope, stage: Stage):
         qs = qs.filter(owner_id=scope.direct_owner)
     qs = _in_column(qs, stage, scope.since)
     if not (stage.is_won or stage.is_lost):
-        qs = qs.order_by()
+        # In opp_column_count's order: unordered, PostgreSQL read the whole column's entries
+        # into a bitmap (22k at 1M, ~2 ms a column) to return 501.
+        qs = qs.order_by("customer_id")
     return qs.values_list("stage_id", "amount")[: COUNT_CAP + 1]
 
 

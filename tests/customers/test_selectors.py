@@ -92,3 +92,13 @@ def test_filtered_page_counts_matches_first_on_sqlite_only(rep):
         assert _page_names(rep, city="Madrid", stage="") == ["Mine Madrid", "Team Madrid"]
     counted = any("COUNT(" in q["sql"].upper() for q in ctx.captured_queries)
     assert counted == (connection.vendor != "postgresql")
+
+
+@pytest.mark.parametrize("sort", ["city", "-city"])
+def test_one_city_sorted_by_city_lists_its_customers_by_name(rep, sort):
+    for name, city in [("Bea", "Madrid"), ("Ana", "MADRID"), ("Cruz", "madrid"), ("Dan", "Bilbao")]:
+        Customer.objects.create(name=name, owner=rep, city=city)
+    names = ["Ana", "Bea", "Cruz"]
+    assert _page_names(rep, city="Madrid", sort=sort) == (names if sort == "city" else names[::-1])
+    # Without the city filter, by city as before (Bilbao before any spelling of Madrid).
+    assert _page_names(rep, sort=sort).index("Dan") == (0 if sort == "city" else 3)

@@ -4,6 +4,8 @@ Environment variables (all optional):
   DATABASE_URL            sqlite:///path or postgres://user@host:port/db (default: SQLite in var/)
   VINCULO_DB_POOL_MIN_SIZE/MAX_SIZE/TIMEOUT  PostgreSQL connection pool per process (2/8/10 s;
                           MAX_SIZE=0 turns the pool off, then VINCULO_CONN_MAX_AGE applies)
+  VINCULO_PG_PARALLEL_WORKERS  PostgreSQL max_parallel_workers_per_gather for the app's
+                          sessions (default 0: page queries read few rows; unset "" keeps the server's)
   VINCULO_VAR_DIR         SQLite file, secret key, uploads and warehouse (default: ./var)
   VINCULO_SECRET_KEY      secret key; if unset one is generated once and kept in var/secret_key
   VINCULO_DEBUG           "1" to turn DEBUG on (demo/dev only)
@@ -145,6 +147,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": float(os.environ.get("VINCULO_DB_POOL_TIMEOUT", "10")),
             "max_idle": 300.0,  # idle connections above min_size are closed after 5 minutes
         }
+    # Page queries read a few rows by index; a parallel plan for a LIMIT 51 starts workers
+    # that compete with the web processes for the same cores (decision 0014).
+    _parallel = os.environ.get("VINCULO_PG_PARALLEL_WORKERS", "0")
+    if _parallel != "":
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+            f"-c max_parallel_workers_per_gather={int(_parallel)}"
+        )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and one writer work at once; IMMEDIATE transactions avoid
     # "database is locked" upgrades when two writers race.

@@ -5,7 +5,8 @@ Environment variables (all optional):
   VINCULO_DB_POOL_MIN_SIZE/MAX_SIZE/TIMEOUT  PostgreSQL connection pool per process (2/8/10 s;
                           MAX_SIZE=0 turns the pool off, then VINCULO_CONN_MAX_AGE applies)
   VINCULO_PG_PARALLEL_WORKERS  PostgreSQL max_parallel_workers_per_gather for the app's
-                          sessions (default 0: page queries read few rows; unset "" keeps the server's)
+                          sessions (default 0: page queries read few rows; "" keeps the
+                          server's setting)
   VINCULO_VAR_DIR         SQLite file, secret key, uploads and warehouse (default: ./var)
   VINCULO_SECRET_KEY      secret key; if unset one is generated once and kept in var/secret_key
   VINCULO_DEBUG           "1" to turn DEBUG on (demo/dev only)

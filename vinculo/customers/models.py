@@ -126,6 +126,14 @@ class Customer(VersionedModel):
             models.Index(fields=["team", "-last_contact_at"], name="customer_team_contact"),
             # The list's city filter compares lower(city) (selectors.filter_customers).
             models.Index(Lower("city"), name="customer_city_lower"),
+            # "Customers in Madrid" (+ stage): the list counts matches up to a cap before it
+            # picks a plan; this index answers the count without reading rows (decision 0014).
+            models.Index(
+                Lower("city"),
+                "stage",
+                condition=Q(merged_into__isnull=True),
+                name="customer_city_stage_live",
+            ),
             models.Index(
                 fields=["merged_into"],
                 condition=Q(merged_into__isnull=False),

@@ -11,13 +11,12 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import CharField, Count, F, IntegerField, Q, QuerySet, Sum
 from django.template.defaultfilters import floatformat
-from django.urls import reverse
-from django.utils import dateformat, timezone
-from django.utils.formats import get_format
+from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from vinculo.core.errors import NotFound
+from vinculo.core.fast import fast_date_format, fast_reverse
 from vinculo.core.models import AuditEntry
 from vinculo.customers.selectors import managed_team_ids, search_filter, visibility_q
 from vinculo.interactions.models import Interaction
@@ -205,21 +204,21 @@ def label_leads(leads: list[Lead], *, queue: bool = False) -> list[Lead]:
     {% url %}, get_FOO_display(), |date and {% blocktranslate %} per row were most of the
     queue's and the list's time (50 rows)."""
     statuses, sources = dict(Lead.Status.choices), dict(Lead.Source.choices)
-    prefix = reverse("lead_detail", args=[0]).removesuffix("0/")
-    date_format = get_format("SHORT_DATE_FORMAT")
     kinds = {"fit": _("fit"), "engagement": _("engagement")}
     # Translated once, filled per row.
     waiting, aria = _("waiting %(age)s"), _("%(name)s, score %(score)s")
     actions, score_line = _("Actions for %(name)s"), _("fit %(fit)s · engagement %(engagement)s")
     now = timezone.now()
     for lead in leads:
-        lead.url = f"{prefix}{lead.pk}/"
+        lead.url = fast_reverse("lead_detail", [lead.pk])
         lead.name = lead.customer.name
         lead.status_label = statuses.get(lead.status, lead.status)
         lead.source_label = sources.get(lead.source, lead.source)
         if not queue:
             lead.owner_label = str(lead.owner) if lead.owner_id else "—"
-            lead.created_label = dateformat.format(timezone.localtime(lead.created_at), date_format)
+            lead.created_label = fast_date_format(
+                timezone.localtime(lead.created_at), "SHORT_DATE_FORMAT"
+            )
             lead.cost_label = floatformat(lead.acquisition_cost, "2g")
             continue
         lead.status_url = f"{lead.url}status/"

@@ -14,10 +14,9 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import F, IntegerField, QuerySet
 from django.template.defaultfilters import floatformat
-from django.urls import reverse
-from django.utils import dateformat, timezone
-from django.utils.formats import get_format
+from django.utils import timezone
 
+from vinculo.core.fast import fast_date_format, fast_reverse
 from vinculo.customers.models import Customer
 from vinculo.customers.selectors import search_filter
 from vinculo.sales import paging
@@ -168,16 +167,16 @@ def order_page(qs: QuerySet[Order], *, sort: str, page, size: int) -> ListPage:
     )
     result = list_page(rows, page, size=size)
     channels, statuses = dict(Order.Channel.choices), dict(Order.Status.choices)
-    date_format = get_format("SHORT_DATE_FORMAT")
-    # Reversed once: {% url %} per row and cell was a fifth of the page's time.
-    order_url = reverse("order_detail", args=[0]).removesuffix("0/")
-    customer_url = reverse("customer_detail", args=[0]).removesuffix("0/")
     for o in result.object_list:
-        o.url = f"{order_url}{o.pk}/"
-        o.customer_url = f"{customer_url}{o.customer_id}/"
+        # Links and dates as core.fast makes them: {% url %} per row and cell was a fifth
+        # of the page's time.
+        o.url = fast_reverse("order_detail", [o.pk])
+        o.customer_url = fast_reverse("customer_detail", [o.customer_id])
         o.customer_name = o.customer.name
         o.ordered_label = (
-            dateformat.format(timezone.localtime(o.ordered_at), date_format) if o.ordered_at else ""
+            fast_date_format(timezone.localtime(o.ordered_at), "SHORT_DATE_FORMAT")
+            if o.ordered_at
+            else ""
         )
         o.channel_label = channels.get(o.channel, o.channel)
         o.status_label = statuses.get(o.status, o.status)

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from vinculo.accounts.models import Team
 from vinculo.accounts.permissions import can, require
 from vinculo.core.errors import Conflict, NotFound, ValidationError
+from vinculo.core.fast import fast_reverse
 from vinculo.core.http import add_field_errors, domain_errors_to_http
 from vinculo.customers.selectors import customer_for_user
 from vinculo.sales import pipelines
@@ -62,14 +63,15 @@ def _pipeline(pipeline_id) -> Pipeline:
 # --- board ------------------------------------------------------------------------------------
 
 
-def _finish_column(col, page: CardPage, *, cards_url: str, owner_id: int | None) -> None:
+def _finish_column(col, page: CardPage, *, owner_id: int | None) -> None:
     """The column's card markup and links ("show more", the list filtered to the stage)."""
     stage = col.stage
     owner = f"&owner={owner_id}" if owner_id else ""
     col.html = cards_html(col.cards, col.options, page)
     col.list_url = f"{page.opp_url}?pipeline={stage.pipeline_id}&stage={stage.pk}{owner}"
     if col.more is not None:
-        col.more_url = cards_url.replace("/0/", f"/{stage.pk}/") + f"?offset={col.more}{owner}"
+        more = fast_reverse("pipeline_column_cards", [stage.pk])
+        col.more_url = f"{more}?offset={col.more}{owner}"
 
 
 def _card_page(request) -> CardPage:
@@ -93,9 +95,8 @@ def _board_context(request, pipeline: Pipeline, owner_id: int | None, **extra) -
         owners={u.pk: str(u) for u in owners},
     )
     page = _card_page(request)
-    cards_url = reverse("pipeline_column_cards", args=[0])
     for col in columns:
-        _finish_column(col, page, cards_url=cards_url, owner_id=owner_id)
+        _finish_column(col, page, owner_id=owner_id)
     return {
         "nav": "pipeline",
         "pipeline": pipeline,
@@ -140,8 +141,7 @@ def pipeline_column_cards(request, stage_id):
         offset=_int(request.GET.get("offset")) or 0,
         owners={u.pk: str(u) for u in _owners()},
     )
-    cards_url = reverse("pipeline_column_cards", args=[0])
-    _finish_column(col, _card_page(request), cards_url=cards_url, owner_id=owner_id)
+    _finish_column(col, _card_page(request), owner_id=owner_id)
     return render(request, "sales/_board_cards.html", {"col": col})
 
 

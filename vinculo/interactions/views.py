@@ -443,24 +443,25 @@ def task_list(request):
 
 _STAND_IN_PK = 987_654_321_987  # no real id; replaced by the customer's
 _CSRF_STAND_IN = "csrf-stand-in-0e7f"
-_blank_panels: dict[tuple, str] = {}
+_blank_panels: dict[str, str] = {}
 
 
-def render_quick_log_panel(request, customer, *, where: str = "panel") -> str:
-    """HTML of the quick log panel for the template tag (empty without ``interactions.log``).
+def render_quick_log_panel(request, customer) -> str:
+    """HTML of the 360° page's quick log panel for the template tag (empty without
+    ``interactions.log``).
 
     The panel is the same empty form for every customer but for the customer's number (in
     ids and the form's URL) and the csrf token, so it is rendered once per language with
     stand-ins that are then replaced: its seven widgets cost ~3.5 ms of the 360° page
-    (decision 0014)."""
+    (decision 0014). Only the "panel" placement: the dialog's heading names the customer."""
     if request is None or not can(request.user, "interactions.log"):
         return ""
-    key = (where, get_language())
+    key = get_language()
     html = _blank_panels.get(key)
     if html is None:
         stand_in = SimpleNamespace(pk=_STAND_IN_PK)
         context = quick_log_context(
-            stand_in, new_quick_log_form(stand_in, where), where=where, autofocus=False
+            stand_in, new_quick_log_form(stand_in, "panel"), where="panel", autofocus=False
         )
         context["csrf_token"] = _CSRF_STAND_IN
         html = _blank_panels[key] = render_to_string("interactions/_quick_log_panel.html", context)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.models import Team
 from vinculo.accounts.permissions import sees_all_customers
+from vinculo.customers.selectors import managed_team_ids
 from vinculo.sales.models import Opportunity, Pipeline, Quota, Stage, StageHistory
 from vinculo.sales.selectors import visible_opportunities
 
@@ -233,7 +234,7 @@ def _quota_scope(user) -> Q | None:
     own and those of the people in their team and in the teams they manage."""
     if sees_all_customers(user):
         return None
-    teams = set(user.managed_teams.values_list("pk", flat=True))
+    teams = set(managed_team_ids(user))
     if user.team_id:
         teams.add(user.team_id)
     return Q(user_id=user.pk) | Q(user__team_id__in=teams)

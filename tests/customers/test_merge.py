@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -404,3 +406,38 @@ def test_records_about_the_loser_follow_it_and_come_back(manager, pair):
     merging.unmerge(actor=manager, audit_entry_id=entry.pk)
     about.refresh_from_db()
     assert about.related_id == lo.pk
+
+
+def test_undo_button_in_the_merge_message_works_with_csrf_enforced(manager, pair):
+    """The Undo form inside the success message carries Django's own csrf input, so pressing it
+    on a real (CSRF-checking) browser session undoes the merge instead of answering 403."""
+    s, lo = pair["survivor"], pair["loser"]
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(manager)
+    url = reverse("duplicate_merge", args=[s.pk, lo.pk])
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', browser.get(url).text)[1]
+    resp = browser.post(
+        url,
+        {
+            "csrfmiddlewaretoken": token,
+            "step": "merge",
+            "survivor_version": s.version,
+            "loser_version": lo.version,
+        },
+    )
+    assert resp.status_code == 302
+    page = browser.get(resp["Location"]).text
+    undo = re.search(
+        r'<form method="post" action="([^"]+)" class="inline-form">'
+        r'<input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)">'
+        r'<button[^>]*data-testid="undo-merge"',
+        page,
+    )
+    assert undo, "the merge message has no Undo form with a csrf input"
+    assert browser.post(undo[1], {}).status_code == 403  # no token: refused, nothing undone
+    lo.refresh_from_db()
+    assert lo.merged_into_id == s.pk
+    resp = browser.post(undo[1], {"csrfmiddlewaretoken": undo[2]})
+    assert resp.status_code == 302
+    lo.refresh_from_db()
+    assert lo.merged_into_id is None

@@ -8,8 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -199,13 +199,13 @@ def _int(value) -> int | None:
 def _undo_message(request, result: merging.MergeResult):
     return format_html(
         '{} <form method="post" action="{}" class="inline-form">'
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        "{}"
         '<button type="submit" class="secondary small" data-testid="undo-merge">{}</button>'
         "</form>",
         _("“%(loser)s” was merged into “%(survivor)s”.")
         % {"loser": result.loser.name, "survivor": result.survivor.name},
         reverse("duplicate_unmerge", args=[result.audit_entry.pk]),
-        get_token(request),
+        csrf_input(request),
         _("Undo"),
     )
 

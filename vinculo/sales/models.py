@@ -857,6 +857,13 @@ class Quote(VersionedModel):
     notes = models.TextField(_("notes"), blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.CharField(_("reason for rejection"), max_length=500, blank=True)
+    # A revision is a new draft copied from a sent, rejected or expired quote; the quote it
+    # revises stays as it was, so the customer's history keeps what was really offered.
+    revises = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions"
+    )
     order = models.OneToOneField(
         Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="quote"
     )
@@ -870,6 +877,14 @@ class Quote(VersionedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        # The nightly expiry reads open quotes by date; accepted and closed ones never again.
+        indexes = [
+            models.Index(
+                fields=["valid_until"],
+                condition=models.Q(status__in=["draft", "sent"]),
+                name="quote_open_valid_until",
+            )
+        ]
         verbose_name = _("quote")
         verbose_name_plural = _("quotes")
 

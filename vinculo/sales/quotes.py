@@ -16,8 +16,9 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from vinculo.core import audit
-from vinculo.core.errors import Conflict, ValidationError
+from vinculo.core.errors import Conflict, NotFound, ValidationError
 from vinculo.core.normalize import normalize_email
+from vinculo.customers import services as customer_services
 from vinculo.customers.models import Customer
 from vinculo.interactions import services as interaction_services
 from vinculo.interactions.models import Interaction
@@ -26,6 +27,9 @@ from vinculo.sales.models import Opportunity, Quote, QuoteLine
 from vinculo.sales.pricing import CartLine, PricingResult, price_cart
 
 DEFAULT_VALID_DAYS = 30
+MAX_VALID_DAYS = 365
+# Quotes that can still be sent, accepted or expire: the others are closed for good.
+OPEN_STATUSES = (Quote.Status.DRAFT, Quote.Status.SENT)
 
 
 def _number() -> str:
@@ -47,12 +51,14 @@ def create_quote(
     channel: str = "rep",
     shipping: Decimal | str | int = 0,
     notes: str = "",
+    revises_id: int | None = None,
 ) -> Quote:
-    """Create a draft quote priced by the pricing engine (every line keeps its price rule)."""
+    """Create a draft quote priced by the pricing engine (every line keeps its price rule).
+    ``revises_id`` links it to the quote it revises (see ``quote_changes.revise_quote``)."""
     customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
     if customer is None:
         raise ValidationError.for_field("customer_id", _("Choose an existing customer."))
-    if not 1 <= int(valid_days) <= 365:
+    if not 1 <= int(valid_days) <= MAX_VALID_DAYS:
         raise ValidationError.for_field("valid_days", _("A quote is valid 1 to 365 days."))
     result = price_cart(
         lines=lines,
@@ -71,25 +77,26 @@ def create_quote(
         coupon_codes=[c.strip().upper() for c in coupon_codes if c.strip()],
         notes=(notes or "").strip(),
         owner=actor if getattr(actor, "is_authenticated", False) else None,
+        revises_id=revises_id,
     )
-    _apply(quote, result)
+    apply_pricing(quote, result)
     quote.save()
-    _write_lines(quote, result, lines)
-    audit.record(
-        actor=actor,
-        action="create",
-        obj=quote,
-        customer_id=customer.pk,
-        changes={"number": [None, quote.number], "total": [None, quote.total]},
-    )
+    write_lines(quote, result, lines)
+    changes = {"number": [None, quote.number], "total": [None, quote.total]}
+    if revises_id is not None:
+        changes["revises"] = [None, quote.revises.number]
+    audit.record(actor=actor, action="create", obj=quote, customer_id=customer.pk, changes=changes)
+    values = {"number": quote.number, "total": quote.total, "currency": quote.currency}
+    if revises_id is not None:
+        values["old"] = quote.revises.number
+        subject = _("Quote %(number)s made, revising %(old)s: %(total)s %(currency)s") % values
+    else:
+        subject = _("Quote %(number)s made: %(total)s %(currency)s") % values
     interaction_services.log_interaction(
         actor=actor,
         customer_id=customer.pk,
         kind=Interaction.Kind.NOTE,
-        subject=(
-            _("Quote %(number)s made: %(total)s %(currency)s")
-            % {"number": quote.number, "total": quote.total, "currency": quote.currency}
-        )[:255],
+        subject=subject[:255],
         related=quote,
     )
     return quote
@@ -111,7 +118,47 @@ def create_quote_from_opportunity(*, actor, opportunity_id: int, **kwargs) -> Qu
     )
 
 
-def _apply(quote: Quote, result: PricingResult) -> None:
+def lock_quote(quote_id: int, expected_version: int | None = None) -> Quote:
+    """Lock the customer, then the quote (the fixed order: a customer before its children;
+    the timeline note locks the customer too) and check the caller's version."""
+    customer_id = Quote.objects.filter(pk=quote_id).values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        raise NotFound(_("Quote not found."))
+    customer_services.lock_customer(customer_id=customer_id, expected_version=None)
+    quote = Quote.objects.select_for_update().select_related("customer").get(pk=quote_id)
+    if expected_version not in (None, "") and int(expected_version) != quote.version:
+        raise Conflict(
+            _(
+                "This quote was changed by someone else since you opened it "
+                "(version %(theirs)s, yours %(yours)s). Reload and try again."
+            )
+            % {"theirs": quote.version, "yours": expected_version}
+        )
+    return quote
+
+
+def is_expired(quote: Quote, today: dt.date | None = None) -> bool:
+    """The one expiry rule: a quote holds through its whole ``valid_until`` day and is expired
+    from the next (or once marked expired). ``quote_changes.expire_quotes`` selects with the
+    same comparison (``valid_until < today``)."""
+    if quote.status == Quote.Status.EXPIRED:
+        return True
+    return quote.valid_until < (today or timezone.localdate())
+
+
+def refuse_if_expired(quote: Quote) -> None:
+    """ValidationError on ``valid_until`` when the quote is expired: nothing is sent or
+    ordered from it; it can be revised into a new quote."""
+    if is_expired(quote):
+        raise ValidationError.for_field(
+            "valid_until",
+            _("This quote expired on %(date)s. Revise it to make a new quote.")
+            % {"date": formats.date_format(quote.valid_until)},
+        )
+
+
+def apply_pricing(quote: Quote, result: PricingResult) -> None:
+    """Copy the engine's totals and answer onto the quote (not saved)."""
     quote.currency = result.currency
     quote.subtotal, quote.discount_total = result.subtotal, result.discount_total
     quote.tax_total, quote.total = result.tax_total, result.total
@@ -119,7 +166,8 @@ def _apply(quote: Quote, result: PricingResult) -> None:
     quote.pricing = result.as_dict()
 
 
-def _write_lines(quote: Quote, result: PricingResult, cart: Sequence[CartLine]) -> None:
+def write_lines(quote: Quote, result: PricingResult, cart: Sequence[CartLine]) -> None:
+    """Save the priced lines of a saved quote (each with the rule that priced it)."""
     QuoteLine.objects.bulk_create(
         QuoteLine(
             quote=quote,
@@ -252,9 +300,11 @@ def render_quote_pdf(quote: Quote, *, language: str | None = None) -> bytes:
 @transaction.atomic
 def send_quote(*, actor, quote_id: int, to_email: str = "") -> Quote:
     """Email the quote PDF to the customer (their primary email unless ``to_email``). The mail
-    leaves only after the transaction commits; the send is logged on the timeline."""
-    quote = Quote.objects.select_for_update().select_related("customer").get(pk=quote_id)
-    if quote.status not in (Quote.Status.DRAFT, Quote.Status.SENT):
+    leaves only after the transaction commits; the send is logged on the timeline. An expired
+    quote is refused (nothing sent)."""
+    quote = lock_quote(quote_id)
+    refuse_if_expired(quote)
+    if quote.status not in OPEN_STATUSES:
         raise ValidationError.for_field("status", _("Only a draft or sent quote can be sent."))
     to = normalize_email(to_email or quote.customer.email or "", field="to_email")
     pdf = render_quote_pdf(quote)
@@ -276,6 +326,7 @@ def send_quote(*, actor, quote_id: int, to_email: str = "") -> Quote:
     )
     message.attach(f"{quote.number}.pdf", pdf, "application/pdf")
     transaction.on_commit(message.send)
+    before = quote.status
     quote.status, quote.sent_at = Quote.Status.SENT, timezone.now()
     quote.version += 1
     quote.save()
@@ -294,7 +345,7 @@ def send_quote(*, actor, quote_id: int, to_email: str = "") -> Quote:
         action="update",
         obj=quote,
         customer_id=quote.customer_id,
-        changes={"status": ["draft", "sent"]},
+        changes={"status": [before, "sent"]},
         payload={"to": to},
     )
     return quote
@@ -304,17 +355,18 @@ def send_quote(*, actor, quote_id: int, to_email: str = "") -> Quote:
 def accept_quote(*, actor, quote_id: int, channel: str = "rep"):
     """The customer accepted: create the order from the quote's lines at the quoted prices.
     If prices or promotions changed since (the order would cost something else), refuse with
-    Conflict so nobody is charged a different amount than quoted. Idempotent."""
-    quote = Quote.objects.select_for_update().get(pk=quote_id)
+    Conflict so nobody is charged a different amount than quoted. An expired quote (past its
+    date, whether or not the nightly job marked it yet) is refused. Idempotent."""
+    quote = lock_quote(quote_id)
     if quote.status == Quote.Status.ACCEPTED:
         return quote.order
-    if quote.status not in (Quote.Status.DRAFT, Quote.Status.SENT):
-        raise ValidationError.for_field("status", _("This quote can no longer be accepted."))
-    if quote.valid_until < timezone.localdate():
+    refuse_if_expired(quote)
+    if quote.status == Quote.Status.REJECTED:
         raise ValidationError.for_field(
-            "valid_until",
-            _("This quote expired on %(date)s.") % {"date": formats.date_format(quote.valid_until)},
+            "status", _("The customer rejected this quote. Revise it to make a new quote.")
         )
+    if quote.status not in OPEN_STATUSES:
+        raise ValidationError.for_field("status", _("This quote can no longer be accepted."))
     lines = [
         CartLine(ln.product_id, ln.quantity, tuple(ln.option_codes)) for ln in quote.lines.all()
     ]

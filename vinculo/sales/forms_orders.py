@@ -139,6 +139,32 @@ class QuoteForm(forms.Form):
     )
 
 
+class QuoteEditForm(forms.Form):
+    """A draft quote's editable fields (its lines come in the grid beside it)."""
+
+    coupon_codes = CouponField()
+    valid_until = forms.DateField(
+        label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    notes = forms.CharField(
+        label=_("Notes for the customer"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class RejectQuoteForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why did the customer reject it?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Say why the customer rejected the quote.")},
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
 class OrderForm(forms.Form):
     channel = forms.ChoiceField(
         label=_("Channel"), choices=Order.Channel.choices, initial=Order.Channel.REP

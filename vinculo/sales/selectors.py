@@ -101,7 +101,7 @@ def quote_for_user(*, user, pk) -> Quote:
     try:
         return (
             visible_quotes(user)
-            .select_related("customer", "owner", "opportunity", "order")
+            .select_related("customer", "owner", "opportunity", "order", "revises")
             .get(pk=pk)
         )
     except (Quote.DoesNotExist, ValueError, TypeError):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vinculo.sales import views_backoffice, views_orders, views_quotes
+from vinculo.sales import views_backoffice, views_orders, views_quote_changes, views_quotes
 
 urlpatterns = [
     path("quotes/", views_quotes.quote_list, name="quote_list"),
@@ -12,6 +12,9 @@ urlpatterns = [
     path("quotes/<int:pk>/pdf/", views_quotes.quote_pdf, name="quote_pdf"),
     path("quotes/<int:pk>/send/", views_quotes.quote_send, name="quote_send"),
     path("quotes/<int:pk>/accept/", views_quotes.quote_accept, name="quote_accept"),
+    path("quotes/<int:pk>/edit/", views_quote_changes.quote_edit, name="quote_edit"),
+    path("quotes/<int:pk>/reject/", views_quote_changes.quote_reject, name="quote_reject"),
+    path("quotes/<int:pk>/revise/", views_quote_changes.quote_revise, name="quote_revise"),
     path("orders/", views_orders.order_list, name="order_list"),
     path("orders/new/", views_orders.order_create, name="order_create"),
     path("orders/price/", views_quotes.price_preview, name="order_price"),

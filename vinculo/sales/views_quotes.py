@@ -24,9 +24,10 @@ from vinculo.customers.selectors import (
     filter_customers,
     visible_customers,
 )
-from vinculo.sales import quotes
+from vinculo.sales import quote_changes, quotes
 from vinculo.sales.forms_orders import (
     OrderForm,
+    QuoteEditForm,
     QuoteForm,
     SendQuoteForm,
     add_pricing_errors,
@@ -114,8 +115,14 @@ def price_preview(request):
     require(request.user, "customers.edit")
     customer = customer_for_user(user=request.user, pk=request.POST.get("customer"))
     formset = line_formset(request.POST)
-    channel = request.POST.get("channel") or "rep"
-    form = OrderForm(request.POST) if "channel" in request.POST else QuoteForm(request.POST)
+    # An edited quote keeps its own channel (sent as quote_channel: "channel" means an order).
+    channel = request.POST.get("channel") or request.POST.get("quote_channel") or "rep"
+    if "channel" in request.POST:
+        form = OrderForm(request.POST)
+    elif "valid_until" in request.POST:  # editing a draft quote
+        form = QuoteEditForm(request.POST)
+    else:
+        form = QuoteForm(request.POST)
     pricing = price_typed_lines(
         formset,
         form,
@@ -282,7 +289,7 @@ def quote_create(request):
         initial = lines_initial(opp.lines.select_related("product")) if opp else []
         formset = line_formset(initial=initial)
         if initial:  # show how the opportunity's lines price before anything is typed
-            data = {**_formset_data(initial), "valid_days": "30"}
+            data = {**formset_data(initial), "valid_days": "30"}
             pricing = price_typed_lines(
                 line_formset(data),
                 QuoteForm(data),
@@ -306,7 +313,8 @@ def quote_create(request):
     )
 
 
-def _formset_data(rows: list[dict]) -> dict:
+def formset_data(rows: list[dict]) -> dict:
+    """POST-like data for the lines grid holding ``rows`` (to price them before any typing)."""
     data = {"lines-TOTAL_FORMS": str(len(rows)), "lines-INITIAL_FORMS": "0"}
     for i, row in enumerate(rows):
         for k, v in row.items():
@@ -319,6 +327,7 @@ def _formset_data(rows: list[dict]) -> dict:
 
 def _detail_context(request, quote: Quote, **extra) -> dict:
     promotions = quote.pricing.get("promotions", []) if isinstance(quote.pricing, dict) else []
+    expired = quotes.is_expired(quote)
     return {
         "nav": "quotes",
         "quote": quote,
@@ -326,7 +335,12 @@ def _detail_context(request, quote: Quote, **extra) -> dict:
         "applied": [p for p in promotions if p.get("applied")],
         "refused": [p for p in promotions if not p.get("applied")],
         "can_edit": can(request.user, "customers.edit"),
-        "can_send": quote.status in (Q.DRAFT, Q.SENT),
+        "can_send": quote.status in (Q.DRAFT, Q.SENT) and not expired,
+        "past_date": expired and quote.status in (Q.DRAFT, Q.SENT),
+        "revisable": quote_changes.REVISABLE,
+        "revisions": list(
+            visible_quotes(request.user).filter(revises=quote).only("pk", "number", "status")
+        ),
         **extra,
     }
 

@@ -1,5 +1,6 @@
 """``/quotes``: list, read, create from an opportunity (its product lines, or the ones you
-send) with coupon codes, the PDF, email it to the customer, accept it into an order.
+send) with coupon codes, edit a draft, the PDF, email it to the customer, accept it into an
+order, record the customer's rejection, revise it into a new draft.
 A quote is visible when its customer is, or when you own it; a hidden one answers 404."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from vinculo.accounts.permissions import require
 from vinculo.core.api import DEFAULT_LIMIT, MAX_LIMIT
 from vinculo.core.errors import ValidationError
 from vinculo.customers.selectors import customer_for_user
-from vinculo.sales import quotes
+from vinculo.sales import quote_changes, quotes
 from vinculo.sales.api_common import ERRORS, CartLineIn, PricingOut, cart_lines, page
 from vinculo.sales.api_orders import OrderOut, check_channel, order_detail
 from vinculo.sales.models import Order, Quote
@@ -60,6 +61,9 @@ class QuoteListItem(Schema):
     owner_id: int | None
     sent_at: dt.datetime | None
     accepted_at: dt.datetime | None
+    rejected_at: dt.datetime | None
+    rejection_reason: str
+    revises_id: int | None = Field(None, description="The quote this one revises")
     created_at: dt.datetime
     version: int
 
@@ -102,6 +106,26 @@ class QuoteIn(Schema):
     notes: str = ""
 
 
+class QuotePatchIn(Schema):
+    """Fields left out keep their value; the draft is re-priced at today's prices."""
+
+    version: int = Field(..., description="The version you read; a stale one answers 409")
+    lines: list[CartLineIn] | None = Field(None, description="Replace every line")
+    coupon_codes: list[str] | None = None
+    valid_until: dt.date | None = Field(None, description="Today up to 365 days from today")
+    notes: str | None = None
+    shipping: Decimal | None = None
+
+
+class RejectQuoteIn(Schema):
+    reason: str = Field(..., description="Why the customer rejected it (up to 500 characters)")
+    version: int | None = Field(None, description="The version you read (409 when stale)")
+
+
+class ReviseQuoteIn(Schema):
+    valid_days: int = Field(quotes.DEFAULT_VALID_DAYS, ge=1, le=365)
+
+
 class SendQuoteIn(Schema):
     to_email: str = Field("", description="Defaults to the customer's primary email")
 
@@ -122,6 +146,11 @@ def list_quotes(request, query: Query[QuoteListQuery]):
     require(request.auth, "customers.view")
     qs = visible_quotes(request.auth).select_related("customer")
     if query.status:
+        if query.status not in Quote.Status.values:
+            raise ValidationError.for_field(
+                "status",
+                _("Use one of: %(statuses)s.") % {"statuses": ", ".join(Quote.Status.values)},
+            )
         qs = qs.filter(status=query.status)
     if query.customer:
         qs = qs.filter(customer_id=query.customer)
@@ -220,3 +249,50 @@ def accept_quote(request, quote_id: int, payload: AcceptQuoteIn):
     already = quote.order_id is not None
     order = quotes.accept_quote(actor=request.auth, quote_id=quote.pk, channel=payload.channel)
     return Status(200 if already else 201, order_detail(request.auth, order.pk))
+
+
+@quotes_router.patch("/{quote_id}", response={200: QuoteOut, **ERRORS}, summary="Edit a draft")
+def update_quote(request, quote_id: int, payload: QuotePatchIn):
+    """Change a draft's lines, coupon codes, validity, notes or shipping; it is re-priced by
+    the engine. All or nothing: 409 when `version` is stale, 422 naming each bad field
+    (a quote already sent is not edited: revise it)."""
+    quote = quote_for_user(user=request.auth, pk=quote_id)
+    require(request.auth, "customers.edit")
+    quote_changes.update_quote(
+        actor=request.auth,
+        quote_id=quote.pk,
+        expected_version=payload.version,
+        lines=cart_lines(payload.lines) if payload.lines is not None else None,
+        coupon_codes=payload.coupon_codes,
+        valid_until=payload.valid_until,
+        notes=payload.notes,
+        shipping=payload.shipping,
+    )
+    return _quote_detail(request.auth, quote.pk)
+
+
+@quotes_router.post("/{quote_id}/reject", response={200: QuoteOut, **ERRORS}, summary="Reject")
+def reject_quote(request, quote_id: int, payload: RejectQuoteIn):
+    """The customer turned a sent quote down: it is marked rejected with the reason and noted
+    on the customer's timeline. Rejecting it again changes nothing (200)."""
+    quote = quote_for_user(user=request.auth, pk=quote_id)
+    require(request.auth, "customers.edit")
+    quote_changes.reject_quote(
+        actor=request.auth,
+        quote_id=quote.pk,
+        reason=payload.reason,
+        expected_version=payload.version,
+    )
+    return _quote_detail(request.auth, quote.pk)
+
+
+@quotes_router.post("/{quote_id}/revise", response={201: QuoteOut, **ERRORS}, summary="Revise")
+def revise_quote(request, quote_id: int, payload: ReviseQuoteIn):
+    """A new draft copied from a sent, rejected or expired quote, priced at today's prices,
+    with `revises_id` naming the original (which stays as it was)."""
+    quote = quote_for_user(user=request.auth, pk=quote_id)
+    require(request.auth, "customers.edit")
+    revision = quote_changes.revise_quote(
+        actor=request.auth, quote_id=quote.pk, valid_days=payload.valid_days
+    )
+    return Status(201, _quote_detail(request.auth, revision.pk))

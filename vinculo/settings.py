@@ -15,6 +15,7 @@ Environment variables (all optional):
   VINCULO_REDIS_URL       redis://127.0.0.1:6379/0 for the RQ task backend
   VINCULO_EMAIL_HOST/PORT SMTP server for outgoing mail (default localhost:25)
   VINCULO_WAREHOUSE_PATH  the DuckDB warehouse file (default: var/warehouse.duckdb)
+  VINCULO_IMPORT_UPLOADS_KEEP_DAYS  days an abandoned import file is kept (default 7)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -201,6 +203,15 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Import files abandoned (never run, or cancelled) for this many days are deleted by the
+# scheduled `vinculo clean_import_uploads` (docs/operations.md).
+_keep_days = os.environ.get("VINCULO_IMPORT_UPLOADS_KEEP_DAYS", "7").strip()
+if not _keep_days.isdigit() or int(_keep_days) < 1:
+    raise ImproperlyConfigured(
+        f"VINCULO_IMPORT_UPLOADS_KEEP_DAYS must be a whole number of days, 1 or more "
+        f"(got {_keep_days!r})."
+    )
+IMPORT_UPLOADS_KEEP_DAYS = int(_keep_days)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 # --- Analytics warehouse (DuckDB file; see vinculo/analytics/warehouse) --------------------------

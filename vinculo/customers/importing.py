@@ -7,6 +7,11 @@ Steps, as the UI and the ``import_customers`` command use them:
   analyse_import()     -> dry run: validates every row with the same code the run uses
   start_import()       -> marks the job running and enqueues the background task on commit
   run_import()         -> the task body: one transaction per row (row + progress together)
+  cancel_import()      -> gives up on an import that is not running; its file is deleted
+
+The uploaded file is kept only while it may still be needed: it is deleted when the import
+finishes or is cancelled, and ``clean_abandoned_imports()`` (a scheduled task) deletes the
+files of imports left untouched for ``IMPORT_UPLOADS_KEEP_DAYS``.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from vinculo.accounts.permissions import require
-from vinculo.core import audit
+from vinculo.core import audit, uploads
 from vinculo.core.errors import DomainError, ValidationError
 from vinculo.core.normalize import fold, normalize_email, normalize_phone
 from vinculo.customers import services
@@ -423,6 +428,8 @@ def read_table(data: bytes, fmt: str) -> Table:
 
 
 def job_table(job: ImportJob) -> Table:
+    if not job.file.name:
+        raise ImportFileError(_("The uploaded file of this import was deleted; upload it again."))
     with job.file.open("rb") as fh:
         data = fh.read()
     return read_table(data, job.format)
@@ -819,6 +826,8 @@ def save_mapping(*, actor, job: ImportJob, mapping: dict[str, str], upsert: str)
 
 
 def _check_editable(job: ImportJob) -> None:
+    if job.status == ImportJob.Status.CANCELLED:
+        raise ValidationError(_("This import was cancelled; upload the file again to import it."))
     if job.status in {ImportJob.Status.RUNNING, ImportJob.Status.DONE} or job.rows_done:
         raise ValidationError(_("This import has already run; upload the file again to redo it."))
 
@@ -906,6 +915,8 @@ def start_import(
         return job  # already started: a double click does not enqueue twice
     if job.status == ImportJob.Status.DONE:
         raise ValidationError(_("This import has already run."))
+    if job.status == ImportJob.Status.CANCELLED:
+        raise ValidationError(_("This import was cancelled; upload the file again to import it."))
     if job.status not in {
         ImportJob.Status.PREVIEWED,
         ImportJob.Status.FAILED,
@@ -941,7 +952,7 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
     so an interruption never leaves half a row and a re-run continues where it stopped.
     With an upsert key the same file imported again updates instead of duplicating."""
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
-    if job.status == ImportJob.Status.DONE:
+    if job.status in {ImportJob.Status.DONE, ImportJob.Status.CANCELLED}:
         return job
     actor = job.created_by
     require(actor, "customers.import")
@@ -961,6 +972,7 @@ def run_import(*, job_id: int, progress: Callable[[ImportJob], None] | None = No
         raise
     with transaction.atomic():
         job.status = ImportJob.Status.DONE
+        _discard_file(job)  # every row is in the database now; the file is not needed
         job.save()
         audit.record(
             actor=actor,
@@ -1008,8 +1020,9 @@ def _run_rows(job: ImportJob, actor, progress) -> None:
         with transaction.atomic():
             # Two runners of one job (a resumed job whose old task wakes up) must not write a
             # row twice: the job row is locked and its progress checked before each row.
-            done = ImportJob.objects.select_for_update().values_list("rows_done", flat=True)
-            if done.get(pk=job.pk) != index - 1:
+            locked = ImportJob.objects.select_for_update().values_list("rows_done", "status")
+            done, status = locked.get(pk=job.pk)
+            if done != index - 1 or status == ImportJob.Status.CANCELLED:
                 raise ImportInterrupted(_("Another run of this import is in progress."))
             if row is not None and not errors and dup is not None:
                 errors = [dup]
@@ -1136,6 +1149,66 @@ def _add_address(*, actor, customer: Customer, row: CleanRow) -> None:
     if customer.addresses.filter(**fields).exists():
         return
     services.add_address(actor=actor, customer_id=customer.pk, kind="other", **fields)
+
+
+# --- cancelling and cleaning up -------------------------------------------------------------
+
+
+def _discard_file(job: ImportJob) -> None:
+    """Forget the job's stored file (the caller saves the job) and delete it once the
+    transaction commits: a rolled-back cancel keeps the file."""
+    name = job.file.name
+    if not name:
+        return
+    job.file.name = ""
+    transaction.on_commit(lambda: uploads.delete_stored_file(name))
+
+
+@transaction.atomic
+def cancel_import(*, actor, job: ImportJob) -> ImportJob:
+    """Cancel an import that is not running: status "cancelled" and its uploaded file deleted.
+    Rows an interrupted run already imported stay imported. Idempotent."""
+    require(actor, "customers.import")
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status == ImportJob.Status.CANCELLED:
+        return job
+    if job.status == ImportJob.Status.DONE:
+        raise ValidationError(_("This import has already run; there is nothing to cancel."))
+    if job.status == ImportJob.Status.RUNNING and not is_stalled(job):
+        raise ValidationError(_("The import is running; it cannot be cancelled now."))
+    job.status = ImportJob.Status.CANCELLED
+    _discard_file(job)
+    job.save(update_fields=["status", "file", "updated_at"])
+    return job
+
+
+def clean_abandoned_imports(*, older_than: dt.timedelta) -> int:
+    """Delete the uploaded files of imports untouched for ``older_than``: an import that never
+    finished becomes "cancelled"; a finished one just loses its file. Files in the import
+    uploads folder that no import job refers to (a lead import previewed but never confirmed)
+    are deleted too. Returns the number of files deleted. Idempotent; each import is changed
+    in its own transaction."""
+    cutoff = timezone.now() - older_than
+    discarded: set[str] = set()
+    stale = ImportJob.objects.filter(updated_at__lt=cutoff).exclude(file="")
+    for pk in stale.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(pk=pk)
+            if not job.file.name or job.updated_at >= cutoff:
+                continue  # touched meanwhile
+            if job.status != ImportJob.Status.DONE:
+                job.status = ImportJob.Status.CANCELLED
+            discarded.add(job.file.name)
+            _discard_file(job)
+            # updated_at is left alone: the list keeps showing when the user last worked on it
+            job.save(update_fields=["status", "file"])
+    deleted = len(discarded)
+    # Deleted on commit above; the rest of the folder is what no import job refers to.
+    keep = discarded | set(ImportJob.objects.exclude(file="").values_list("file", flat=True))
+    for name in uploads.stored_files_older_than(uploads.IMPORT_UPLOADS_DIR, cutoff):
+        if name not in keep and uploads.delete_stored_file(name):
+            deleted += 1
+    return deleted
 
 
 # --- reports --------------------------------------------------------------------------------

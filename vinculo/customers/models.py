@@ -274,10 +274,12 @@ class ImportJob(TimeStampedModel):
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Under core.uploads.IMPORT_UPLOADS_DIR; emptied ("") once the import finishes or is cancelled.
     file = models.FileField(upload_to="imports/%Y/%m/")
     original_name = models.CharField(max_length=255)
     format = models.CharField(max_length=8)  # csv, xlsx, vcf

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.utils import translation
 from django_tasks import task
@@ -37,3 +39,12 @@ def analyse_import_task(job_id: int) -> dict:
         return {}  # re-mapped or already run since this was queued
     with translation.override(_language(job)):
         return importing.analyse_import(actor=job.created_by, job=job).counts()
+
+
+@task()
+def clean_import_uploads_task(days: int | None = None) -> dict:
+    """Delete import uploads left untouched for ``days`` (default: the setting
+    IMPORT_UPLOADS_KEEP_DAYS); unfinished customer imports become cancelled. Safe to run
+    twice (a deleted file is not counted again)."""
+    keep = days if days is not None else settings.IMPORT_UPLOADS_KEEP_DAYS
+    return {"deleted": importing.clean_abandoned_imports(older_than=dt.timedelta(days=keep))}

@@ -7,6 +7,7 @@ import csv
 import itertools
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
@@ -15,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from vinculo.accounts.permissions import require
 from vinculo.core.errors import ValidationError
@@ -80,6 +81,8 @@ def customer_import(request):
 def customer_import_map(request, pk):
     require(request.user, "customers.import")
     job = _job(request, pk)
+    if job.status == ImportJob.Status.CANCELLED:
+        return redirect("customer_import_status", pk=job.pk)
     if job.format == "vcf":
         return redirect("customer_import_preview", pk=job.pk)
     headers = job.options.get("headers", [])
@@ -135,6 +138,8 @@ def customer_import_map(request, pk):
 def customer_import_preview(request, pk):
     require(request.user, "customers.import")
     job = _job(request, pk)
+    if job.status == ImportJob.Status.CANCELLED:
+        return redirect("customer_import_status", pk=job.pk)
     if job.status in {ImportJob.Status.UPLOADED}:
         return redirect("customer_import_map", pk=job.pk)
     confirm_error = ""
@@ -192,6 +197,26 @@ def customer_import_status(request, pk):
     if request.htmx:
         return render(request, "customers/import_status_progress.html", ctx)
     return render(request, "customers/import_status.html", ctx)
+
+
+@login_required
+@require_POST
+@domain_errors_to_http
+def customer_import_cancel(request, pk):
+    """Give up on an import that is not running; its uploaded file is deleted."""
+    require(request.user, "customers.import")
+    job = _job(request, pk)
+    try:
+        importing.cancel_import(actor=request.user, job=job)
+    except ValidationError as exc:
+        messages.error(request, exc.message)
+        return redirect("customer_import_status", pk=job.pk)
+    messages.success(
+        request,
+        _("Import of “%(name)s” cancelled; the uploaded file was deleted.")
+        % {"name": job.original_name},
+    )
+    return redirect("customer_import")
 
 
 class _Echo:

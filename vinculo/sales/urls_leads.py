@@ -12,6 +12,7 @@ urlpatterns = [
     path("costs/", views.lead_costs, name="lead_costs"),
     path("import/", views_leads_import.lead_import, name="lead_import"),
     path("import/confirm/", views_leads_import.lead_import_confirm, name="lead_import_confirm"),
+    path("import/cancel/", views_leads_import.lead_import_cancel, name="lead_import_cancel"),
     path("import/errors.csv", views_leads_import.lead_import_errors, name="lead_import_errors"),
     path("<int:pk>/", views.lead_detail, name="lead_detail"),
     path("<int:pk>/status/", views.lead_status, name="lead_status"),

@@ -1,7 +1,8 @@
 """Lead import pages: upload (with the values for every row) -> preview (nothing written) ->
 confirm -> result, and the CSV error report. Thin: parse, check the capability, call
 ``leads_import``, render. The uploaded file waits between preview and confirm in the media
-storage under a random name known only to the uploader's session."""
+storage under a random name known only to the uploader's session; it is deleted when the
+import runs or is cancelled, or by the scheduled cleanup of abandoned uploads."""
 
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ from dataclasses import asdict
 from pathlib import Path
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from vinculo.accounts.permissions import require
+from vinculo.core import uploads
 from vinculo.core.errors import ValidationError
 from vinculo.core.http import domain_errors_to_http
 from vinculo.customers.exporting import csv_safe
@@ -121,12 +124,11 @@ def lead_import(request):
         except ValidationError as exc:
             form.add_error("file", exc.message)
         else:
-            old = (request.session.get(SESSION_KEY) or {}).get("path")
-            if old:
-                default_storage.delete(old)
+            uploads.delete_stored_file((request.session.get(SESSION_KEY) or {}).get("path", ""))
             suffix = Path(upload.name).suffix.lower()[:6]
             path = default_storage.save(
-                f"lead_imports/{request.user.pk}/{secrets.token_hex(12)}{suffix}",
+                f"{uploads.IMPORT_UPLOADS_DIR}/leads/{request.user.pk}/"
+                f"{secrets.token_hex(12)}{suffix}",
                 ContentFile(data),
             )
             request.session[SESSION_KEY] = {
@@ -175,9 +177,21 @@ def lead_import_confirm(request):
         defaults=leads_import.LeadImportDefaults(**state["defaults"]),
         max_rows=leads_import.MAX_PAGE_ROWS,
     )
-    default_storage.delete(state["path"])
+    uploads.delete_stored_file(state["path"])
     request.session[SESSION_KEY] = {"errors": [asdict(e) for e in report.errors]}
     return render(request, "sales/lead_import_result.html", _context(report))
+
+
+@login_required
+@require_POST
+@domain_errors_to_http
+def lead_import_cancel(request):
+    """Drop the previewed file without importing anything."""
+    require(request.user, "customers.import")
+    state = request.session.pop(SESSION_KEY, None) or {}
+    uploads.delete_stored_file(state.get("path", ""))
+    messages.success(request, _("Import cancelled: nothing was imported and the file was deleted."))
+    return redirect("lead_import")
 
 
 @login_required

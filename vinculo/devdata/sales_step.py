@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import connection
 
-from vinculo.devdata import seeding_catalog
+from vinculo.devdata import seeding_catalog, seeding_quotes
 from vinculo.devdata.seeding_pipeline import (
     HISTORY_COLS,
     LEAD_COLS,
@@ -20,6 +20,7 @@ from vinculo.devdata.seeding_pipeline import (
     PipelineGenerator,
     ensure_pipelines,
 )
+from vinculo.devdata.seeding_quotes import OPP_LINE_COLS, QUOTE_LINE_COLS, QuoteGenerator
 from vinculo.devdata.seeding_sales import (
     LINE_COLS,
     ORDER_COLS,
@@ -37,14 +38,16 @@ from vinculo.sales.models import (
     OrderStatusChange,
     Product,
     PromotionRedemption,
+    Quota,
     Quote,
     QuoteLine,
     StageHistory,
 )
 
-SEQUENCED = (Order, OrderLine, Lead, Opportunity)
+SEQUENCED = (Order, OrderLine, Lead, Opportunity, Quote)
 TABLES = [m._meta.db_table for m in (*SEQUENCED, OrderStatusChange, PromotionRedemption,
-                                     StageHistory, Product)]  # fmt: skip
+                                     StageHistory, Product, QuoteLine, OpportunityLine,
+                                     Quota)]  # fmt: skip
 
 
 @dataclass
@@ -57,11 +60,17 @@ class SalesStats:
     leads: int = 0
     opportunities: int = 0
     stage_history: int = 0
+    opportunity_lines: int = 0
+    quotes: int = 0
+    quote_lines: int = 0
+    quotas: int = 0
 
     @property
     def rows(self) -> int:
         return (self.orders + self.order_lines + self.status_changes + self.redemptions
-                + self.leads + self.opportunities + self.stage_history)  # fmt: skip
+                + self.leads + self.opportunities + self.stage_history
+                + self.opportunity_lines + self.quotes + self.quote_lines
+                + self.quotas)  # fmt: skip
 
 
 def _max_id(model) -> int:
@@ -87,6 +96,7 @@ class SalesStep:
         catalog = seeding_catalog.load_catalog()
         stats.products = len(catalog.ids)
         reps = sorted(u.pk for name, u in staff.users.items() if name in ("rep", "rep2", "manager"))
+        self.seed, self.anchor, self.rep_ids = seed, anchor, reps
         anchor_s = anchor.timestamp()
         self.orders = OrderGenerator(
             seed=seed, catalog=catalog, anchor_s=anchor_s, rep_ids=reps,
@@ -99,6 +109,9 @@ class SalesStep:
             seed=seed, setup=ensure_pipelines(), anchor_s=anchor_s, ts=ts, flag=flag,
             next_lead=_max_id(Lead) + 1, next_opp=_max_id(Opportunity) + 1,
         )  # fmt: skip
+        self.quotes = QuoteGenerator(seed=seed, orders=self.orders, flag=flag,
+                                     next_quote=_max_id(Quote) + 1)  # fmt: skip
+        self.quote_cols = seeding_quotes.quote_columns()
 
     def generate(self, batch, next_iid: int) -> int:
         """Sales rows for the customers of ``batch``; lead and stage-move interactions join
@@ -109,6 +122,10 @@ class SalesStep:
         for buyer, team_id in batch.buyers:
             self.orders.customer(self.sales, buyer)
             next_iid = self.pipelines.customer(self.pipe, buyer, team_id, next_iid)
+            if self.pipe.deals:
+                next_iid = self.quotes.customer(self.sales, self.pipe, buyer, self.pipe.deals,
+                                                next_iid)  # fmt: skip
+                self.pipe.deals = []
         batch.interactions.extend(self.pipe.interactions)
         contacts = self.pipe.contacts
         for i, (buyer, _team) in enumerate(batch.buyers):
@@ -147,6 +164,9 @@ class SalesStep:
         writer.insert(OrderLine._meta.db_table, LINE_COLS, s.lines)
         writer.insert(OrderStatusChange._meta.db_table, STATUS_COLS, s.statuses)
         writer.insert(PromotionRedemption._meta.db_table, REDEMPTION_COLS, s.redemptions)
+        writer.insert(Quote._meta.db_table, self.quote_cols, s.quotes)
+        writer.insert(QuoteLine._meta.db_table, QUOTE_LINE_COLS, s.quote_lines)
+        writer.insert(OpportunityLine._meta.db_table, OPP_LINE_COLS, p.opportunity_lines)
         st.orders += len(s.orders)
         st.order_lines += len(s.lines)
         st.status_changes += len(s.statuses)
@@ -154,12 +174,19 @@ class SalesStep:
         st.leads += len(p.leads)
         st.opportunities += len(p.opportunities)
         st.stage_history += len(p.history)
+        st.opportunity_lines += len(p.opportunity_lines)
+        st.quotes += len(s.quotes)
+        st.quote_lines += len(s.quote_lines)
 
     def finish(self) -> None:
         """Units of confirmed and paid orders are reserved; on-hand grows by as much, so free
-        stock (on hand − reserved) is what the catalog started with and never negative."""
+        stock (on hand − reserved) is what the catalog started with and never negative. Then
+        the reps' monthly quotas, from what they won (``seeding_quotes.ensure_quotas``)."""
         if not self.enabled:
             return
+        self.stats.quotas = seeding_quotes.ensure_quotas(
+            seed=self.seed, rep_ids=self.rep_ids, anchor=self.anchor
+        )
         cat = self.catalog
         rows = [(qty, qty, cat.ids[pos]) for pos, qty in sorted(self.orders.reserved.items())]
         with connection.cursor() as cur:

@@ -428,6 +428,7 @@ class Catalog:
     promotions: dict[str, tuple[int, str, int, float | None, float | None]] = field(
         default_factory=dict
     )  # code -> (id, kind, value, valid from, valid to)
+    list_names: list[str] = field(default_factory=list)  # the name of each of ``lists``
 
 
 def load_catalog() -> Catalog:
@@ -502,6 +503,7 @@ def load_catalog() -> Catalog:
 
 
 def _load_lists(cat: Catalog, pos_of: dict[int, int]) -> None:
+    named = []
     for pl in PriceList.objects.filter(name__in=list(PRICE_LISTS), active=True):
         prices: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for pid, qty, price in pl.items.order_by("product", "min_quantity").values_list(
@@ -509,8 +511,12 @@ def _load_lists(cat: Catalog, pos_of: dict[int, int]) -> None:
         ):
             if pid in pos_of:
                 prices[pos_of[pid]].append((qty, int(price * 100)))
-        cat.lists.append((pl.priority, pl.currency, pl.channel, pl.customer_tag_id, dict(prices)))
-    cat.lists.sort(key=lambda x: -x[0])
+        named.append(
+            ((pl.priority, pl.currency, pl.channel, pl.customer_tag_id, dict(prices)), pl.name)
+        )
+    named.sort(key=lambda x: -x[0][0])
+    cat.lists = [entry for entry, _name in named]
+    cat.list_names = [name for _entry, name in named]
 
 
 def reset_catalog() -> bool:

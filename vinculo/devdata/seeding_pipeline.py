@@ -72,9 +72,27 @@ class PipelineBatch:
     leads: list[tuple] = field(default_factory=list)
     opportunities: list[tuple] = field(default_factory=list)
     history: list[tuple] = field(default_factory=list)
+    opportunity_lines: list[tuple] = field(default_factory=list)
     interactions: list[tuple] = field(default_factory=list)
     # customer id -> newest interaction written here (POSIX seconds)
     contacts: dict[int, float] = field(default_factory=dict)
+    deals: list[Deal] = field(default_factory=list)  # what the quote step needs to know
+
+
+@dataclass
+class Deal:
+    """An opportunity as the quote step sees it: where its row is and when it reached its
+    first late stage (Proposal in the sales pipeline), if it did."""
+
+    row: int  # index in ``PipelineBatch.opportunities``
+    id: int
+    customer_id: int
+    outcome: str  # open, won, lost
+    late_at: float | None
+    closed_at: float | None
+    owner_id: int | None
+    amount: int  # cents
+    lost_reason: str
 
 
 @dataclass
@@ -243,7 +261,10 @@ class PipelineGenerator:
         enter = at
         user = b.owner_id
         self._moves = []
+        late, late_at = (len(stages) + 1) // 2, None
         for k, (stage_id, name) in enumerate(path):
+            if k == late and k < len(stages) and path[k] == stages[k]:
+                late_at = enter
             last = k == len(path) - 1
             leave = None if last else enter + stays[k]
             out.history.append((oid, stage_id, self.ts(enter), self.ts(leave) if leave else None,
@@ -265,12 +286,15 @@ class PipelineGenerator:
         stage_id = path[-1][0]
         self.position[stage_id] += 1
         status = {"open": "open", "won": "won", "lost": "lost"}[outcome]
+        lost_reason = LOST_REASONS[int(rnd.random() * len(LOST_REASONS))] \
+            if outcome == "lost" else ""  # fmt: skip
+        out.deals.append(Deal(len(out.opportunities), oid, b.id, outcome, late_at, closed_at,
+                              b.owner_id, amount, lost_reason))  # fmt: skip
         out.opportunities.append((
             oid, self.ts(at), self.ts(enter), len(path), name, b.id,
             s.renewal_id if renewal else s.pipeline_id, stage_id, status, b.owner_id, team_id,
             money(amount), currency, self.flag(False), expected, "",
-            "renewal" if renewal else "", LOST_REASONS[int(rnd.random() * len(LOST_REASONS))]
-            if outcome == "lost" else "", self.ts(closed_at) if closed_at else None,
+            "renewal" if renewal else "", lost_reason, self.ts(closed_at) if closed_at else None,
             self.position[stage_id],
         ))  # fmt: skip
         self._opp_name = name

@@ -90,6 +90,8 @@ class SalesBatch:
     lines: list[tuple] = field(default_factory=list)
     statuses: list[tuple] = field(default_factory=list)
     redemptions: list[tuple] = field(default_factory=list)
+    quotes: list[tuple] = field(default_factory=list)
+    quote_lines: list[tuple] = field(default_factory=list)
 
 
 class OrderGenerator:
@@ -246,9 +248,9 @@ class OrderGenerator:
             for pid, cents in promo_ids:
                 out.redemptions.append((pid, b.id, oid, cents / 100, confirmed_at))
 
-    def _basket(self, c: _Customer, n: int) -> list[int]:
+    def _basket(self, c: _Customer, n: int, rnd: random.Random | None = None) -> list[int]:
         """Up to 8 products, mostly from the favourite categories, with their complements."""
-        rnd, cat = self.rnd, self.cat
+        rnd, cat = rnd or self.rnd, self.cat
         picked: list[int] = []
         for _ in range(min(n, 8)):
             if rnd.random() < 0.7:
@@ -273,11 +275,11 @@ class OrderGenerator:
                     picked.append(variants[0] if variants else partner)
         return picked
 
-    def _priced(self, picked: list[int], z: float, b: Buyer, currency: str,
-                channel: str) -> list[list]:  # fmt: skip
+    def _priced(self, picked: list[int], z: float, b: Buyer, currency: str, channel: str,
+                rnd: random.Random | None = None) -> list[list]:  # fmt: skip
         """[position, quantity, unit, subtotal, discount, options] per product: quantities
         spread the order's spend (businesses buy in bulk), prices as the engine finds them."""
-        rnd, cat = self.rnd, self.cat
+        rnd, cat = rnd or self.rnd, self.cat
         per_line = z / len(picked)
         cap = 60 if b.is_org else 3
         priced = []
@@ -289,7 +291,7 @@ class OrderGenerator:
             unit = self._unit_price(i, qty, currency, channel, b.tag_ids)
             opts: list = []
             if i in cat.options:
-                opts, delta = self._options(i)
+                opts, delta = self._options(i, rnd)
                 unit += delta
             priced.append([i, qty, unit, unit * qty, 0, opts])
         return priced
@@ -326,10 +328,15 @@ class OrderGenerator:
         return tax_total, lines_total
 
     def _unit_price(self, i: int, qty: int, currency: str, channel: str, tags) -> int:
+        return self.price_rule(i, qty, currency, channel, tags)[0]
+
+    def price_rule(self, i: int, qty: int, currency: str, channel: str,
+                   tags) -> tuple[int, int, int]:  # fmt: skip
         """As ``pricing._unit_price``: the highest-priority list that applies, the largest
-        quantity break reached; else the catalog price (EUR only)."""
+        quantity break reached; else the catalog price (EUR only). Returns (cents, index of
+        the list in ``cat.lists`` or -1 for the catalog price, quantity break)."""
         parent = self.cat.parent_of.get(i)
-        for _prio, cur, ch, tag, prices in self.cat.lists:
+        for k, (_prio, cur, ch, tag, prices) in enumerate(self.cat.lists):
             if cur != currency or (ch and ch != channel) or (tag is not None and tag not in tags):
                 continue
             breaks = prices.get(i) or (prices.get(parent) if parent is not None else None)
@@ -338,15 +345,15 @@ class OrderGenerator:
             best = None
             for min_qty, cents in breaks:
                 if min_qty <= qty:
-                    best = cents
+                    best, reached = cents, min_qty
             if best is not None:
-                return best
-        return self.cat.price[i]
+                return best, k, reached
+        return self.cat.price[i], -1, 1
 
-    def _options(self, i: int) -> tuple[list[dict], int]:
+    def _options(self, i: int, rnd: random.Random | None = None) -> tuple[list[dict], int]:
         """A valid choice: one size (required), the kit only without "std", "pro" with the
         five-year warranty (the rules ``catalog`` creates)."""
-        rnd = self.rnd
+        rnd = rnd or self.rnd
         opts = {code: (group, name, delta) for group, code, name, delta in self.cat.options[i]}
         size = ["std", "std", "plus", "pro"][int(rnd.random() * 4)]
         chosen = [size]
@@ -386,10 +393,10 @@ class OrderGenerator:
             return [code], value, pid
         return codes, 0, None
 
-    def _statuses(self, oid: int, t: float, channel: str):
+    def _statuses(self, oid: int, t: float, channel: str, rnd: random.Random | None = None):
         """The status path with its history rows; stops at whatever is reached by the anchor
         day. Most orders end delivered; a few are cancelled or returned."""
-        rnd = self.rnd
+        rnd = rnd or self.rnd
         store = channel == "store"
         steps = [("draft", 0.0), ("confirmed", 30 if store else rnd.uniform(60, 900))]
         r = rnd.random()

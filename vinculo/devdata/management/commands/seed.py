@@ -51,7 +51,8 @@ class Command(BaseCommand):
             f"{stats.interactions} interactions, {stats.tasks} tasks, {stats.emails} emails, "
             f"{stats.phones} phones, {stats.addresses} addresses, {sales.orders} orders with "
             f"{sales.order_lines} lines, {sales.leads} leads, {sales.opportunities} "
-            f"opportunities ({sales.products} products): {stats.rows} rows in "
+            f"opportunities, {sales.quotes} quotes, {sales.quotas} quotas "
+            f"({sales.products} products): {stats.rows} rows in "
             f"{stats.seconds:.1f} s ({stats.rows_per_second:,.0f} rows/s)."
         )
 

@@ -15,12 +15,15 @@ Environment variables (all optional):
   VINCULO_REDIS_URL       redis://127.0.0.1:6379/0 for the RQ task backend
   VINCULO_EMAIL_HOST/PORT SMTP server for outgoing mail (default localhost:25)
   VINCULO_WAREHOUSE_PATH  the DuckDB warehouse file (default: var/warehouse.duckdb)
+  VINCULO_WAREHOUSE_MEMORY_LIMIT  DuckDB memory cap per process, e.g. 2GB (default 2GB)
+  VINCULO_WAREHOUSE_THREADS  DuckDB threads (default: one per core)
   VINCULO_IMPORT_UPLOADS_KEEP_DAYS  days an abandoned import file is kept (default 7)
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -218,6 +221,20 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 VINCULO_WAREHOUSE_PATH = Path(
     os.environ.get("VINCULO_WAREHOUSE_PATH", VAR_DIR / "warehouse.duckdb")
 ).resolve()
+# DuckDB's own default is 80 % of the machine's RAM for every process that opens the
+# warehouse; past the limit a refresh spills to <warehouse>.tmp instead (docs/warehouse.md).
+VINCULO_WAREHOUSE_MEMORY_LIMIT = os.environ.get("VINCULO_WAREHOUSE_MEMORY_LIMIT", "2GB").strip()
+if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B)", VINCULO_WAREHOUSE_MEMORY_LIMIT, re.I):
+    raise ImproperlyConfigured(
+        f"VINCULO_WAREHOUSE_MEMORY_LIMIT must be a size like 2GB or 512MB "
+        f"(got {VINCULO_WAREHOUSE_MEMORY_LIMIT!r})."
+    )
+_wh_threads = os.environ.get("VINCULO_WAREHOUSE_THREADS", "").strip()
+if _wh_threads and (not _wh_threads.isdigit() or int(_wh_threads) < 1):
+    raise ImproperlyConfigured(
+        f"VINCULO_WAREHOUSE_THREADS must be a whole number, 1 or more (got {_wh_threads!r})."
+    )
+VINCULO_WAREHOUSE_THREADS = int(_wh_threads) if _wh_threads else None  # None: one per core
 
 # --- Background tasks (django.tasks API via the django-tasks backport) -------------------------
 _tasks_backend = os.environ.get("VINCULO_TASKS_BACKEND", "db")

@@ -30,11 +30,29 @@ def warehouse_path() -> Path:
     return Path(getattr(settings, "VINCULO_WAREHOUSE_PATH", settings.VAR_DIR / "warehouse.duckdb"))
 
 
+def temp_directory() -> Path:
+    """Where DuckDB spills what does not fit in its memory limit (next to the file)."""
+    path = warehouse_path()
+    return path.with_name(path.name + ".tmp")
+
+
 def _configure(con: duckdb.DuckDBPyConnection) -> None:
     # Timestamps are stored as UTC without a zone; business dates are computed in the
     # project's TIME_ZONE explicitly, so nothing depends on the machine's zone.
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")  # the command draws its own
+    # DuckDB would take up to 80 % of the RAM; capped, the marts' joins and aggregates and
+    # the refresh's uncommitted rows spill to disk instead. preserve_insertion_order stays
+    # on: the marts are written ORDER BY their key and readers may rely on that order.
+    con.execute(f"SET memory_limit = '{_setting('VINCULO_WAREHOUSE_MEMORY_LIMIT', '2GB')}'")
+    con.execute(f"SET temp_directory = '{str(temp_directory()).replace(chr(39), chr(39) * 2)}'")
+    threads = _setting("VINCULO_WAREHOUSE_THREADS", None)
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default) or default
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from vinculo.analytics.warehouse import marts
 from vinculo.analytics.warehouse.connection import writer
-from vinculo.analytics.warehouse.loading import frame, make_loader
+from vinculo.analytics.warehouse.loading import frame, make_loader, scan
 from vinculo.analytics.warehouse.sources import REGISTRY, Source, columns_sql
 
 # Rows whose updated_at is a little older than the watermark are read again: a transaction
@@ -34,6 +34,7 @@ from vinculo.analytics.warehouse.sources import REGISTRY, Source, columns_sql
 # save, not at commit). Re-reading is harmless (rows are replaced by key).
 OVERLAP = dt.timedelta(minutes=5)
 DEFAULT_CHUNK = 10_000
+KEY_CHUNK = 100_000  # keys streamed per batch when looking for hard deletes
 SCHEMA_VERSION_KEY = "schema_fingerprint"
 
 Progress = Callable[[str, int, int | None], None]
@@ -208,11 +209,14 @@ def _delete_missing(con, source: Source, chunk_size: int, upto: dt.datetime | No
     if have <= expected:
         return 0
     keys = base.values_list(source.key_path, flat=True)
-    ids = pd.DataFrame(
-        {"k": pd.array(list(keys.iterator(chunk_size=max(chunk_size, 50_000))), dtype="Int64")}
-    )
-    con.register("_keys", ids)
+    size = max(chunk_size, KEY_CHUNK)
+    # The keys go to a DuckDB temporary table a chunk at a time (DuckDB can spill it), not
+    # into one Python list: 10M order lines would be 10M Python ints at once.
+    con.execute("CREATE OR REPLACE TEMP TABLE _keys (k BIGINT)")
     try:
+        for batch in _batches(keys.iterator(chunk_size=size), size):
+            ids = pd.DataFrame({"k": pd.array(batch, dtype="Int64")})
+            scan(con, ids, "INSERT INTO _keys SELECT k FROM _chunk")
         ((n,),) = con.execute(
             f'SELECT count(*) FROM {source.table} t ANTI JOIN _keys k ON t."{source.key}" = k.k'
         ).fetchall()
@@ -223,7 +227,7 @@ def _delete_missing(con, source: Source, chunk_size: int, upto: dt.datetime | No
                 f'ANTI JOIN _keys k ON t."{source.key}" = k.k)'
             )
     finally:
-        con.unregister("_keys")
+        con.execute("DROP TABLE IF EXISTS _keys")
     return int(n)
 
 

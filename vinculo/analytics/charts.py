@@ -112,10 +112,13 @@ def service(d: Dashboard) -> dict[str, SafeString]:
     by_channel: dict[str, list] = defaultdict(list)
     for r in d.series["monthly"]:
         by_channel[r["channel"]].append(r)
+    table = d.tables["channels"]
     fig = go.Figure()
     for channel, rows in sorted(by_channel.items()):
         fig.add_bar(
-            x=[_month(r["month"]) for r in rows], y=[r["interactions"] for r in rows], name=channel
+            x=[_month(r["month"]) for r in rows],
+            y=[r["interactions"] for r in rows],
+            name=table.label("channel", channel),
         )
     fig.update_xaxes(type="category", categoryorder="category ascending")
     fig.update_layout(title=_("Interactions by channel and month"), barmode="stack")
@@ -128,9 +131,10 @@ def marketing(d: Dashboard) -> dict[str, SafeString]:
         per_source[r["source"]][0] += r["leads"]
         per_source[r["source"]][1] += r["converted"]
     sources = sorted(per_source, key=lambda s: -per_source[s][0])
+    x = [d.tables["leads"].label("source", s) for s in sources]
     fig = go.Figure()
-    fig.add_bar(x=sources, y=[per_source[s][0] for s in sources], name=_("Leads"))
-    fig.add_bar(x=sources, y=[per_source[s][1] for s in sources], name=_("Converted"))
+    fig.add_bar(x=x, y=[per_source[s][0] for s in sources], name=_("Leads"))
+    fig.add_bar(x=x, y=[per_source[s][1] for s in sources], name=_("Converted"))
     fig.update_layout(title=_("Leads by source"), barmode="group")
     return {"leads": to_html(fig, "chart-leads")}
 

@@ -35,12 +35,15 @@ import duckdb
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from vinculo.analytics import warehouse
 from vinculo.analytics.models import ModelRun
 from vinculo.analytics.runs import latest_run
 from vinculo.analytics.warehouse.marts import REVENUE_STATUSES
 from vinculo.core.errors import DomainError, NotFound
+from vinculo.interactions.models import Interaction
+from vinculo.sales.models import Lead
 
 NONE = "—"  # the label of a missing category, region, team or rep (also a drill-down value)
 
@@ -62,10 +65,62 @@ class Table:
     columns: list[tuple[str, str]]  # (key, label)
     rows: list[dict[str, Any]]
     empty: str = ""  # shown instead of the table when there are no rows
+    # Codes shown by their label in the user's language ({column: {code: label}}); the CSV
+    # export keeps the codes, so a spreadsheet's lookups do not depend on the language.
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def values(self) -> Iterator[list[Any]]:
         for row in self.rows:
             yield [row.get(key) for key, _label in self.columns]
+
+    def label(self, key: str, value: Any) -> Any:
+        found = self.labels.get(key, {}).get(value) if isinstance(value, str) else None
+        return value if found is None else str(found)
+
+    @property
+    def shown_rows(self) -> list[dict[str, Any]]:
+        """The rows as the page shows them: coded columns replaced by their labels."""
+        if not self.labels:
+            return self.rows
+        return [
+            {**row, **{k: self.label(k, row.get(k)) for k in self.labels if k in row}}
+            for row in self.rows
+        ]
+
+
+def choice_labels(choices) -> dict[str, Any]:
+    """{code: lazy label} of a model's TextChoices, for ``Table.labels``."""
+    return dict(choices.choices)
+
+
+# Headings of the columns a model run's summary may hold (``run_table``), in the order they
+# are shown: a run's keys come back from PostgreSQL's jsonb in its own order (shortest key
+# first), so the page must not rely on the order the model wrote them. An unknown key goes
+# last, shown as itself, capitalised.
+RUN_COLUMNS: dict[str, Any] = {
+    "rank": gettext_lazy("Rank"),
+    "code": gettext_lazy("Code"),
+    "segment": gettext_lazy("Segment"),
+    "cluster": gettext_lazy("Cluster"),
+    "label": gettext_lazy("Name"),
+    "description": gettext_lazy("Description"),
+    "traits": gettext_lazy("Traits"),
+    "antecedent": gettext_lazy("If bought"),
+    "consequent": gettext_lazy("Also bought"),
+    "customers": gettext_lazy("Customers"),
+    "share": gettext_lazy("Share of customers"),
+    "revenue": gettext_lazy("Revenue"),
+    "revenue_share": gettext_lazy("Share of revenue"),
+    "margin": gettext_lazy("Margin"),
+    "service_cost": gettext_lazy("Service cost"),
+    "marketing_cost": gettext_lazy("Marketing cost"),
+    "net_contribution": gettext_lazy("Net contribution"),
+    "net_per_customer": gettext_lazy("Net contribution per customer"),
+    "support": gettext_lazy("Support"),
+    "confidence": gettext_lazy("Confidence"),
+    "lift": gettext_lazy("Lift"),
+    "count": gettext_lazy("Baskets"),
+}
 
 
 @dataclass
@@ -429,6 +484,7 @@ def service() -> Dashboard:
             ],
             totals,
             _("No interactions yet."),
+            labels={"channel": choice_labels(Interaction.Channel)},
         )
     )
     return d
@@ -475,6 +531,7 @@ def marketing() -> Dashboard:
             ],
             leads,
             _("No leads yet."),
+            labels={"source": choice_labels(Lead.Source)},
         )
     )
     d.add(run_table("basket", "rules", "rules", _("Products bought together (basket rules)")))
@@ -518,10 +575,11 @@ def run_table(
     if isinstance(items, dict):
         items = [{"code": code, **v} for code, v in items.items() if isinstance(v, dict)]
     entries = [{k: _flat(v) for k, v in r.items()} for r in items if isinstance(r, dict)]
-    columns: list[tuple[str, str]] = []
+    keys: list[str] = []
     for r in entries:
-        for k in r:
-            if k not in dict(columns):
-                columns.append((k, k.replace("_", " ").capitalize()))
+        keys.extend(k for k in r if k not in keys)
+    order = {k: i for i, k in enumerate(RUN_COLUMNS)}
+    keys.sort(key=lambda k: order.get(k, len(order)))  # stable: unknown keys keep their order
+    columns = [(k, str(RUN_COLUMNS.get(k) or k.replace("_", " ").capitalize())) for k in keys]
     empty = run_hint(model) if run is None else _("The last run found nothing to show.")
     return Table(slug, title, columns, entries, empty)

@@ -11,12 +11,14 @@ from django.db.models import Avg, Count, FloatField, IntegerField, Q
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from vinculo.analytics.selectors import (
     NONE,
     REVENUE_SQL,
     Dashboard,
     Table,
+    choice_labels,
     latest_runs,
     num,
     rows,
@@ -26,6 +28,7 @@ from vinculo.analytics.selectors import (
 )
 from vinculo.customers.models import Customer
 from vinculo.customers.selectors import visible_customers
+from vinculo.sales.models import Lead
 
 CHURN_LIST = 50
 COHORT_MONTHS = 12
@@ -168,6 +171,11 @@ def customer_value(*, user) -> Dashboard:
             ],
             groups,
             _("No customers yet."),
+            # A customer's source is free text; those captured from a lead carry its code.
+            labels={
+                "lifecycle_stage": choice_labels(Customer.Stage),
+                "source": choice_labels(Lead.Source),
+            },
         )
     d.add(profitable)
     return d
@@ -214,6 +222,13 @@ def _clv_values() -> list[float]:
     return out
 
 
+CHURN_BANDS = {
+    "high": pgettext_lazy("churn risk", "High"),
+    "medium": pgettext_lazy("churn risk", "Medium"),
+    "low": pgettext_lazy("churn risk", "Low"),
+}
+
+
 def _churn_table(user, *, ran: bool) -> Table:
     columns = [
         ("customer_id", _("Customer number")),
@@ -252,7 +267,14 @@ def _churn_table(user, *, ran: bool) -> Table:
                 "reasons": _reasons(score.get("reasons")),
             }
         )
-    return Table("churn", title, columns, out, _("No customer you can see has a churn score."))
+    return Table(
+        "churn",
+        title,
+        columns,
+        out,
+        _("No customer you can see has a churn score."),
+        labels={"band": CHURN_BANDS},
+    )
 
 
 def _reasons(reasons) -> str:

@@ -4,6 +4,8 @@ Environment variables (all optional):
   DATABASE_URL            sqlite:///path or postgres://user@host:port/db (default: SQLite in var/)
   VINCULO_DB_POOL_MIN_SIZE/MAX_SIZE/TIMEOUT  PostgreSQL connection pool per process (2/8/10 s;
                           MAX_SIZE=0 turns the pool off, then VINCULO_CONN_MAX_AGE applies)
+  VINCULO_SQLITE_POOL_SIZE  SQLite: open connections kept per process for the next request
+                          (default 8; 0 opens and closes one per request)
   VINCULO_PG_PARALLEL_WORKERS  PostgreSQL max_parallel_workers_per_gather for the app's
                           sessions (default 0: page queries read few rows; "" keeps the
                           server's setting)
@@ -171,6 +173,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Django's SQLite backend plus a pool of open connections per process: a new connection
+    # parses the whole schema and starts with a cold page cache (decision 0015).
+    DATABASES["default"]["ENGINE"] = "vinculo.core.db.sqlite"
+    DATABASES["default"]["POOL_SIZE"] = int(os.environ.get("VINCULO_SQLITE_POOL_SIZE", "8"))
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("VINCULO_TEST_SQLITE_NAME") or None}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

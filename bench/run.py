@@ -221,8 +221,10 @@ def _worker(args):
     from django.test import Client
 
     from vinculo.accounts.models import User
+    from vinculo.core.runtime import tune_garbage_collector
 
     connections.close_all()
+    tune_garbage_collector()  # as vinculo.asgi does in each server process
     client = Client()
     client.force_login(User.objects.get(username=username))
     times = []

@@ -13,6 +13,8 @@ Environment:
   BENCH_CLIENTS                     concurrent clients (processes; default 4)
   BENCH_REQUESTS                    requests per scenario (default 120)
   BENCH_BUDGET_MS                   p95 budget (default 50)
+  BENCH_PAGE_CACHE                  1 (default): before measuring a database, drop the other
+                                    one's files from the page cache and read this one's once
 
 Each database is seeded once into bench/out/ (SQLite file) or the vinculo_bench database and
 reused while its size matches (bench/out/<db>.json remembers it). Requests go through Django's
@@ -162,9 +164,89 @@ def child(db: str) -> int:
     from django.db import connections
 
     connections.close_all()
+    page_cache_for(db, url, console)
     results = measure(console)
     report(console, db, info, results)
     return 0
+
+
+# --- page cache -------------------------------------------------------------------------------
+
+
+def _database_files(db: str, url: str) -> list[Path]:
+    """The files holding one benchmark database: the SQLite file and its WAL, or the
+    PostgreSQL database's directory under the server's data directory (needs a superuser)."""
+    if db == "sqlite":
+        path = url.removeprefix("sqlite:///")
+        return [Path(path + s) for s in ("", "-wal") if Path(path + s).exists()]
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            data_dir = conn.execute("SHOW data_directory").fetchone()[0]
+            oid = conn.execute(
+                "SELECT oid FROM pg_database WHERE datname = current_database()"
+            ).fetchone()[0]
+    except Exception:  # not a superuser, or no server: leave the cache alone
+        return []
+    base = Path(data_dir) / "base" / str(oid)
+    try:
+        return [p for p in base.iterdir() if p.is_file()]
+    except OSError:
+        return []
+
+
+def _available_memory() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def page_cache_for(db: str, url: str, console) -> None:
+    """Give the database being measured the machine's page cache, as a server dedicated to it
+    would have: drop the *other* benchmark database's files from the cache (both 1M databases
+    do not fit in this machine's RAM together, and whichever was measured last evicted the
+    other's pages), then read this one's files once so the first requests do not measure the
+    disk. Skipped when the files would not fit in 70 % of the available memory
+    (``BENCH_PAGE_CACHE=0`` skips it too)."""
+    if os.environ.get("BENCH_PAGE_CACHE", "1") == "0" or not hasattr(os, "posix_fadvise"):
+        return
+    customers = env_int("BENCH_CUSTOMERS", 1_000_000)
+    ipc = env_int("BENCH_INTERACTIONS_PER_CUSTOMER", 5)
+    lpc = env_int("BENCH_LINES_PER_CUSTOMER", 10)
+    other = "postgresql" if db == "sqlite" else "sqlite"
+    dropped = 0
+    for path in _database_files(other, database_url(other, customers, ipc, lpc)):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            dropped += os.fstat(fd).st_size
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    files = _database_files(db, url)
+    size = sum(p.stat().st_size for p in files if p.exists())
+    if size > 0.7 * _available_memory():
+        console.print(
+            f"Page cache: dropped {dropped / 2**30:.1f} GB of the other database; "
+            f"this one ({size / 2**30:.1f} GB) does not fit in memory, not read ahead."
+        )
+        return
+    t0 = time.perf_counter()
+    for path in files:
+        with open(path, "rb", buffering=0) as fh:
+            while fh.read(8 << 20):
+                pass
+    console.print(
+        f"Page cache: dropped {dropped / 2**30:.1f} GB of the other database, read this one "
+        f"({size / 2**30:.1f} GB) in {time.perf_counter() - t0:.0f} s."
+    )
 
 
 # --- scenarios ---------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Warehouse ETL benchmark: a full and an incremental refresh after `vinculo seed`, on SQLite
-and PostgreSQL, printing rows/s per source and the loader comparison.
+and PostgreSQL, printing rows/s and peak memory per run, per source and the loader comparison.
 
     .venv/bin/python bench/bench_warehouse.py           # 20,000 customers, both databases
     BENCH_WAREHOUSE_CUSTOMERS=100000 BENCH_DATABASES=sqlite \
@@ -96,13 +96,34 @@ def child(db: str) -> int:
     Path(os.environ["VINCULO_WAREHOUSE_PATH"]).unlink(missing_ok=True)
     results = []
     for loader in ("parquet", "pandas"):  # the last one stays for the incremental runs
-        r = warehouse.refresh(full=True, loader=loader)
-        results.append((f"full ({loader} loader)", r))
-    results.append(("incremental, nothing changed", warehouse.refresh()))
+        results.append(
+            (f"full ({loader} loader)", *peak_of(warehouse.refresh, full=True, loader=loader))
+        )
+    results.append(("incremental, nothing changed", *peak_of(warehouse.refresh)))
     changed = change_some(float(os.environ.get("BENCH_WAREHOUSE_CHANGE", "0.01")))
-    results.append((f"incremental, {changed}", warehouse.refresh()))
+    results.append((f"incremental, {changed}", *peak_of(warehouse.refresh)))
     report(console, db, results)
     return 0
+
+
+def peak_of(fn, **kwargs):
+    """``fn(**kwargs)`` and the process's peak resident set size during it, in MiB. Linux
+    resets the peak (VmHWM) on writing 5 to clear_refs; elsewhere it is the process's peak
+    so far (an upper bound)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+    result = fn(**kwargs)
+    try:
+        with open("/proc/self/status") as status:
+            hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        import resource
+
+        hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return result, hwm / 1024
 
 
 def seed_once(console, customers: int) -> None:
@@ -204,9 +225,10 @@ def report(console, db: str, results) -> None:
     from rich.table import Table
 
     table = Table(title=f"Warehouse ETL on {db}")
-    for col in ("run", "rows read", "deleted", "seconds", "rows/s", "slowest source"):
+    columns = ("run", "rows read", "deleted", "seconds", "rows/s", "peak RSS", "slowest source")
+    for col in columns:
         table.add_column(col, justify="left" if col in {"run", "slowest source"} else "right")
-    for label, r in results:
+    for label, r, peak in results:
         slow = max(r.sources, key=lambda s: s.seconds)
         table.add_row(
             label,
@@ -214,10 +236,18 @@ def report(console, db: str, results) -> None:
             f"{r.deleted:,}",
             f"{r.seconds:.2f}",
             f"{r.extracted / r.seconds:,.0f}" if r.seconds else "–",
+            f"{peak:,.0f} MiB",
             f"{slow.source} {slow.seconds:.2f} s",
         )
     console.print(table)
-    full = next(r for label, r in results if label.startswith("full (pandas"))
+    from django.conf import settings
+
+    console.print(
+        f"DuckDB memory_limit {settings.VINCULO_WAREHOUSE_MEMORY_LIMIT}, threads "
+        f"{settings.VINCULO_WAREHOUSE_THREADS or 'one per core'}; peak RSS is the whole "
+        "process's (Python, the database driver and DuckDB)."
+    )
+    full = next(r for label, r, _peak in results if label.startswith("full (pandas"))
     inc = results[-1][1]
     console.print(
         "Per source (full, pandas): "

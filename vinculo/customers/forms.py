@@ -16,6 +16,7 @@ from vinculo.accounts.models import Team
 from vinculo.core.errors import DomainError
 from vinculo.core.http import add_field_errors
 from vinculo.customers.models import Address, ChannelKind, Customer, CustomField
+from vinculo.customers.services_fields import choice_lines
 
 ATTR_PREFIX = "attr_"
 GROUP_ORDER = [g for g, _label in CustomField.Group.choices]
@@ -33,7 +34,8 @@ def attribute_form_field(cf: CustomField) -> forms.Field:
     label = field_label(cf)
     required = cf.required
     t = CustomField.Type
-    choices = [(c, c.replace("_", " ").capitalize()) for c in cf.choices or []]
+    lang = get_language() or "en"
+    choices = [(c, cf.choice_label(c, lang)) for c in cf.choices or []]
     if cf.type == t.NUMBER:
         return forms.DecimalField(label=label, required=required, max_digits=20, decimal_places=6)
     if cf.type == t.DATE:
@@ -284,7 +286,11 @@ class CustomFieldForm(forms.Form):
         label=_("Choices"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text=_("For choice fields: one value per line."),
+        help_text=_(
+            "For choice fields: one value per line, optionally followed by how it reads: "
+            "value | English label | Spanish label (e.g. “urban | Urban | Urbano”). The value "
+            "is what imports, exports and the API use."
+        ),
     )
     required = forms.BooleanField(label=_("Required"), required=False)
     position = forms.IntegerField(label=_("Position"), min_value=0, initial=0)
@@ -302,7 +308,7 @@ class CustomFieldForm(forms.Form):
             "label_es": cf.label_es,
             "type": cf.type,
             "group": cf.group,
-            "choices": "\n".join(cf.choices or []),
+            "choices": choice_lines(cf),
             "required": cf.required,
             "position": cf.position,
             "active": cf.active,

@@ -248,8 +248,10 @@ class CustomField(models.Model):
     label_es = models.CharField(_("label (Spanish)"), max_length=100, blank=True)
     type = models.CharField(_("type"), max_length=16, choices=Type.choices, default=Type.TEXT)
     group = models.CharField(_("group"), max_length=16, choices=Group.choices, default=Group.OTHER)
-    # For choice / multi_choice: list of allowed values.
+    # For choice / multi_choice: list of allowed values (what is stored, imported, exported
+    # and sent by the API), and optionally how each is shown: {value: {"en": ..., "es": ...}}.
     choices = models.JSONField(_("choices"), default=list, blank=True)
+    choice_labels = models.JSONField(_("choice labels"), default=dict, blank=True)
     required = models.BooleanField(_("required"), default=False)
     position = models.PositiveIntegerField(_("position"), default=0)
     active = models.BooleanField(_("active"), default=True)
@@ -261,6 +263,13 @@ class CustomField(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    def choice_label(self, value: str, language: str) -> str:
+        """How a choice value reads in ``language`` ("es", "en"...): the admin's label in that
+        language, else the English one, else the value with spaces, capitalised."""
+        labels = (self.choice_labels or {}).get(value) or {}
+        lang = (language or "en")[:2]
+        return labels.get(lang) or labels.get("en") or value.replace("_", " ").capitalize()
 
 
 class ImportJob(TimeStampedModel):

@@ -15,20 +15,59 @@ from vinculo.core.errors import ValidationError
 from vinculo.customers.models import Customer, CustomField
 
 FIELD_ATTRS = ("key", "label", "label_es", "type", "group", "choices", "required", "position")
-AUDITED = (*FIELD_ATTRS, "active")
+SETTABLE = (*FIELD_ATTRS, "active")
+AUDITED = (*SETTABLE, "choice_labels")
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 CHOICE_TYPES = {CustomField.Type.CHOICE, CustomField.Type.MULTI_CHOICE}
 
 
-def _clean_choices(choices: Iterable[str] | str | None) -> list[str]:
+CHOICE_LANGUAGES = ("en", "es")  # the label columns of a choice line, after the value
+
+
+def _clean_choices(
+    choices: Iterable[str] | str | None,
+) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Choice lines -> (values, labels). A line is ``value``, ``value | English label`` or
+    ``value | English label | Spanish label``; the value is what is stored and exported, the
+    labels are how it reads on screen. Blank lines and repeated values are dropped."""
     if isinstance(choices, str):
         choices = choices.splitlines()
-    out: list[str] = []
-    for c in choices or ():
-        c = str(c).strip()
-        if c and c not in out:
-            out.append(c[:100])
-    return out
+    values: list[str] = []
+    labels: dict[str, dict[str, str]] = {}
+    for n, line in enumerate(choices or (), start=1):
+        parts = [p.strip() for p in str(line).split("|")]
+        value, names = parts[0][:100], parts[1:]
+        if len(names) > len(CHOICE_LANGUAGES):
+            raise ValidationError.for_field(
+                "choices",
+                _("Line %(n)s: write value | English label | Spanish label (at most two “|”).")
+                % {"n": n},
+            )
+        if not value:
+            if any(names):
+                raise ValidationError.for_field(
+                    "choices", _("Line %(n)s has a label but no value.") % {"n": n}
+                )
+            continue
+        if value in values:
+            continue
+        values.append(value)
+        named = {lang: name[:100] for lang, name in zip(CHOICE_LANGUAGES, names, strict=False)}
+        if any(named.values()):
+            labels[value] = {lang: name for lang, name in named.items() if name}
+    return values, labels
+
+
+def choice_lines(cf: CustomField) -> str:
+    """The definition's choices as the admin form shows them (the inverse of parsing)."""
+    lines = []
+    for value in cf.choices or []:
+        names = (cf.choice_labels or {}).get(value) or {}
+        parts = [value, *(names.get(lang, "") for lang in CHOICE_LANGUAGES)]
+        while len(parts) > 1 and not parts[-1]:
+            parts.pop()
+        lines.append(" | ".join(parts))
+    return "\n".join(lines)
 
 
 def _validate(cf: CustomField) -> None:
@@ -71,13 +110,15 @@ def create_custom_field(
 ) -> CustomField:
     """Define a new custom field (admin only); atomic, audited. Keys are unique slugs."""
     require(actor, "customfields.manage")
+    values, labels = _clean_choices(choices) if type in CHOICE_TYPES else ([], {})
     cf = CustomField(
         key=(key or "").strip().lower(),
         label=(label or "").strip(),
         label_es=(label_es or "").strip(),
         type=type,
         group=group,
-        choices=_clean_choices(choices) if type in CHOICE_TYPES else [],
+        choices=values,
+        choice_labels=labels,
         required=bool(required),
         position=int(position or 0),
         active=bool(active),
@@ -99,14 +140,14 @@ def update_custom_field(*, actor, field_id: int, **changes: Any) -> CustomField:
     the type of a field that customers already have values for is refused: the stored values
     would no longer match their definition."""
     require(actor, "customfields.manage")
-    unknown = set(changes) - set(AUDITED)
+    unknown = set(changes) - set(SETTABLE)
     if unknown:
         raise ValidationError(_("Unknown fields: %(f)s") % {"f": ", ".join(sorted(unknown))})
     cf = CustomField.objects.select_for_update().get(pk=field_id)
     before = audit.snapshot(cf, AUDITED)
     for name, value in changes.items():
         if name == "choices":
-            value = _clean_choices(value)
+            value, cf.choice_labels = _clean_choices(value)
         elif name in {"key", "label", "label_es"}:
             value = (value or "").strip()
             value = value.lower() if name == "key" else value
@@ -116,7 +157,7 @@ def update_custom_field(*, actor, field_id: int, **changes: Any) -> CustomField:
             value = int(value or 0)
         setattr(cf, name, value)
     if cf.type not in CHOICE_TYPES:
-        cf.choices = []
+        cf.choices, cf.choice_labels = [], {}
     if cf.type != before["type"] and _has_values(before["key"]):
         raise ValidationError.for_field(
             "type",
@@ -138,6 +179,10 @@ def update_custom_field(*, actor, field_id: int, **changes: Any) -> CustomField:
     return cf
 
 
+def _labels(**names: tuple[str, str]) -> dict[str, dict[str, str]]:
+    return {value: {"en": en, "es": es} for value, (en, es) in names.items()}
+
+
 # The demographic and psychographic attributes every install starts with (idempotent).
 DEFAULT_FIELDS: list[dict[str, Any]] = [
     {
@@ -154,6 +199,12 @@ DEFAULT_FIELDS: list[dict[str, Any]] = [
         "type": "choice",
         "group": "demographic",
         "choices": ["female", "male", "non_binary", "undisclosed"],
+        "choice_labels": _labels(
+            female=("Female", "Mujer"),
+            male=("Male", "Hombre"),
+            non_binary=("Non-binary", "No binario"),
+            undisclosed=("Prefers not to say", "Prefiere no decirlo"),
+        ),
     },
     {
         "key": "occupation",
@@ -169,6 +220,13 @@ DEFAULT_FIELDS: list[dict[str, Any]] = [
         "type": "choice",
         "group": "demographic",
         "choices": ["low", "lower_middle", "middle", "upper_middle", "high"],
+        "choice_labels": _labels(
+            low=("Low", "Bajo"),
+            lower_middle=("Lower middle", "Medio-bajo"),
+            middle=("Middle", "Medio"),
+            upper_middle=("Upper middle", "Medio-alto"),
+            high=("High", "Alto"),
+        ),
     },
     {
         "key": "household_size",
@@ -195,6 +253,18 @@ DEFAULT_FIELDS: list[dict[str, Any]] = [
             "gaming",
             "wine",
         ],
+        "choice_labels": _labels(
+            sports=("Sports", "Deporte"),
+            travel=("Travel", "Viajes"),
+            technology=("Technology", "Tecnología"),
+            cooking=("Cooking", "Cocina"),
+            music=("Music", "Música"),
+            reading=("Reading", "Lectura"),
+            fashion=("Fashion", "Moda"),
+            outdoors=("Outdoors", "Aire libre"),
+            gaming=("Gaming", "Videojuegos"),
+            wine=("Wine", "Vino"),
+        ),
     },
     {
         "key": "lifestyle",
@@ -203,6 +273,12 @@ DEFAULT_FIELDS: list[dict[str, Any]] = [
         "type": "choice",
         "group": "psychographic",
         "choices": ["urban", "suburban", "rural", "nomad"],
+        "choice_labels": _labels(
+            urban=("Urban", "Urbano"),
+            suburban=("Suburban", "Residencial"),
+            rural=("Rural", "Rural"),
+            nomad=("Nomad", "Nómada"),
+        ),
     },
     {
         "key": "values",
@@ -211,6 +287,14 @@ DEFAULT_FIELDS: list[dict[str, Any]] = [
         "type": "multi_choice",
         "group": "psychographic",
         "choices": ["sustainability", "price", "quality", "convenience", "innovation", "tradition"],
+        "choice_labels": _labels(
+            sustainability=("Sustainability", "Sostenibilidad"),
+            price=("Price", "Precio"),
+            quality=("Quality", "Calidad"),
+            convenience=("Convenience", "Comodidad"),
+            innovation=("Innovation", "Innovación"),
+            tradition=("Tradition", "Tradición"),
+        ),
     },
     {
         "key": "preferred_brands",

@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -159,7 +160,7 @@ def _filter_options(request) -> dict:
         if cf.type == CustomField.Type.BOOLEAN:
             choices = [("true", _("Yes")), ("false", _("No"))]
         else:
-            choices = [(c, c.replace("_", " ").capitalize()) for c in cf.choices]
+            choices = [(c, cf.choice_label(c, get_language())) for c in cf.choices]
         attr_fields.append(
             {
                 "name": f"attr.{cf.key}",
@@ -211,11 +212,11 @@ def _detail_context(request, customer: Customer) -> dict:
     for cf in fields:
         value = customer.attributes.get(cf.key)
         if isinstance(value, list):
-            value = ", ".join(v.replace("_", " ") for v in value)
+            value = ", ".join(cf.choice_label(str(v), get_language()) for v in value)
         elif isinstance(value, bool):
             value = _("Yes") if value else _("No")
         elif isinstance(value, str) and cf.type == CustomField.Type.CHOICE:
-            value = value.replace("_", " ").capitalize()
+            value = cf.choice_label(value, get_language())
         groups.setdefault(cf.group, []).append({"label": field_label(cf), "value": value})
     # Counts over other apps' rows through the reverse relations: customers sits below
     # interactions in the layer contract, so it cannot import interactions.selectors.
@@ -292,6 +293,7 @@ def _audit_rows(user, customer: Customer, fields: list[CustomField]) -> list[dic
             visible_customers(user).filter(pk__in=ids["organization_id"]).values_list("pk", "name")
         )
     cf_labels = {cf.key: field_label(cf) for cf in fields}
+    cf_by_key = {cf.key: cf for cf in fields}
     rows = []
     for e in entries:
         changes = []
@@ -302,7 +304,11 @@ def _audit_rows(user, customer: Customer, fields: list[CustomField]) -> list[dic
             if name == "attributes" and isinstance(before or {}, dict):
                 before, after = before or {}, after or {}
                 changes += [
-                    _change(cf_labels.get(key, key), before.get(key), after.get(key))
+                    _change(
+                        cf_labels.get(key, key),
+                        _choice_shown(cf_by_key.get(key), before.get(key)),
+                        _choice_shown(cf_by_key.get(key), after.get(key)),
+                    )
                     for key in sorted(set(before) | set(after))
                     if before.get(key) != after.get(key)
                 ]
@@ -313,6 +319,17 @@ def _audit_rows(user, customer: Customer, fields: list[CustomField]) -> list[dic
             )
         rows.append({"entry": e, "changes": changes})
     return rows
+
+
+def _choice_shown(cf: CustomField | None, value):
+    """A choice field's stored value(s) as their labels in the active language."""
+    if cf is None or not cf.choices:
+        return value
+    if isinstance(value, str):
+        return cf.choice_label(value, get_language())
+    if isinstance(value, list):
+        return [cf.choice_label(str(v), get_language()) for v in value]
+    return value
 
 
 def _change(label: str, before, after) -> dict:

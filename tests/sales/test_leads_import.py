@@ -154,21 +154,21 @@ def test_interrupted_import_resumes_without_half_rows(marketer, monkeypatch):
     re-run imports the rest once."""
     from vinculo.sales import leads
 
-    real = leads.score_lead
+    real = leads._apply_score  # runs after the row's customer is written
     calls = {"n": 0}
 
-    def crash_on_second(*, lead, **kw):
+    def crash_on_second(*args, **kw):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("worker killed")
-        return real(lead=lead, **kw)
+        return real(*args, **kw)
 
-    monkeypatch.setattr(leads, "score_lead", crash_on_second)
+    monkeypatch.setattr(leads, "_apply_score", crash_on_second)
     with pytest.raises(RuntimeError):
         import_leads(actor=marketer, data=csv_bytes(), filename="f.csv")
     assert list(Lead.objects.values_list("customer__first_name", flat=True)) == ["Ana"]
     assert not Customer.objects.filter(first_name="Luis").exists()
-    monkeypatch.setattr(leads, "score_lead", real)
+    monkeypatch.setattr(leads, "_apply_score", real)
     import_leads(actor=marketer, data=csv_bytes(), filename="f.csv")
     assert Lead.objects.count() == 3
 

@@ -214,7 +214,8 @@ def create_customer(
     CustomerPhone.objects.bulk_create(
         CustomerPhone(customer=c, number=p, is_primary=i == 0) for i, p in enumerate(clean_phones)
     )
-    _set_tags(c, tags)
+    if any(n and n.strip() for n in tags or ()):  # a new customer has no tags to clear
+        _set_tags(c, tags)
     audit.record(
         actor=actor,
         action="create",

@@ -3,7 +3,10 @@ customers, assignment rules, transparent scoring, status changes and conversion.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -34,6 +37,32 @@ CAPTURE_KIND = {
     Lead.Source.EVENT: Interaction.Kind.MEETING,
 }
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+# Rules read once per import instead of once per row (see ``rules_cached``).
+_rules_cache: ContextVar[dict | None] = ContextVar("lead_rules_cache", default=None)
+
+
+@contextlib.contextmanager
+def rules_cached() -> Iterator[None]:
+    """Within the block, captures read the active assignment and scoring rules and each
+    team's members once: an import captures many leads in one go, and a rule changed in the
+    meantime applies from the next import (and the nightly re-scoring). Round-robin turns
+    are still read and taken row by row, under a row lock."""
+    token = _rules_cache.set({})
+    try:
+        yield
+    finally:
+        _rules_cache.reset(token)
+
+
+def _cached(key, load: Callable[[], list]) -> list:
+    cache = _rules_cache.get()
+    if cache is None:
+        return load()
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
 
 
 @dataclass
@@ -125,9 +154,31 @@ def capture_lead(
             acquisition_cost=acquisition_cost,
         )
     )
+    lead = Lead(
+        source=data["source"],
+        campaign=(campaign or "").strip()[:150],
+        acquisition_cost=data["acquisition_cost"],
+        currency=(currency or "EUR").upper(),
+        consent_marketing=bool(consent_marketing),
+        consent_text=(consent_text or "")[:500],
+        message=(message or "").strip(),
+        form_data=form_data or {},
+        **{k: (v or "").strip()[:150] for k, v in utm.items()},
+    )
+    kind = CAPTURE_KIND.get(lead.source, Interaction.Kind.NOTE)
+    now = timezone.now()
     customer = _find_existing_customer(data["email"], data["phone"])
     matched = customer is not None
     if customer is None:
+        # A new customer is created with the owner the rules choose (one write, not a
+        # create and then an update) and has no interactions yet but the capture.
+        owner = _choose_owner(
+            region=(region or "").strip(),
+            country=(country or "").strip(),
+            source=lead.source,
+            campaign=lead.campaign,
+            fallback=actor,
+        )
         organization_id = None
         if data["company"] and (data["first_name"] or data["last_name"]):
             org = Customer.objects.filter(
@@ -159,31 +210,35 @@ def capture_lead(
             country=country,
             region=region,
             city=city,
+            owner_id=owner.user.pk if owner else None,
+            team_id=owner.team_id if owner else None,
         )
-    lead = Lead.objects.create(
-        customer=customer,
-        source=data["source"],
-        campaign=(campaign or "").strip()[:150],
-        acquisition_cost=data["acquisition_cost"],
-        currency=(currency or "EUR").upper(),
-        consent_marketing=bool(consent_marketing),
-        consent_text=(consent_text or "")[:500],
-        message=(message or "").strip(),
-        form_data=form_data or {},
-        **{k: (v or "").strip()[:150] for k, v in utm.items()},
-    )
-    assign_lead(lead=lead, fallback=actor)
+        lead.customer = customer
+        if owner:
+            lead.owner, lead.team_id = owner.user, owner.team_id
+        counts: dict[str, int] = dict.fromkeys(ENGAGEMENT_COUNTS, 0)
+    else:
+        lead.customer = customer
+        assign_lead(lead=lead, fallback=actor, save=False)
+        counts = _engagement_counts(customer.pk, now)
+    # The capture itself counts as engagement, as it will once on the timeline (a note is
+    # internal, never inbound).
+    if kind != Interaction.Kind.NOTE:
+        counts["inbound"] += 1
+    if str(kind) in counts:
+        counts[str(kind)] += 1
+    _apply_score(lead, counts, now)
+    lead.save()
     interaction_services.log_interaction(
         actor=actor,
         customer_id=customer.pk,
-        kind=CAPTURE_KIND.get(lead.source, Interaction.Kind.NOTE),
+        kind=kind,
         direction=Interaction.Direction.INBOUND,
         related=lead,
         subject=_("New lead from %(source)s") % {"source": lead.get_source_display()}
         + (f" — {lead.campaign}" if lead.campaign else ""),
         body=lead.message or _("(no message)"),
     )
-    score_lead(lead=lead)
     audit.record(
         actor=actor,
         action="create",
@@ -198,68 +253,89 @@ def capture_lead(
 # --- assignment -------------------------------------------------------------------------------
 
 
-def assign_lead(*, lead: Lead, fallback=None) -> None:
+@dataclass
+class _Owner:
+    user: Any
+    team_id: int | None
+
+
+def assign_lead(*, lead: Lead, fallback=None, save: bool = True) -> None:
     """Apply the first matching assignment rule: territory (customer's region or country),
     source (lead source or campaign), or round-robin. Within the rule's team, active reps and
     managers take turns. A customer that already has an owner keeps them. When no rule
     matches, the lead goes to ``fallback`` (the user who captured it by hand or through the
     API), so nobody captures a lead they then cannot see; a web form lead stays unassigned
-    for the managers to triage."""
+    for the managers to triage. The customer gets the lead's new owner; the lead itself is
+    saved unless ``save`` is False (the caller saves it)."""
     customer = lead.customer
     if customer.owner_id:
         lead.owner_id, lead.team_id = customer.owner_id, customer.team_id
-        lead.save(update_fields=["owner", "team", "updated_at"])
+        if save:
+            lead.save(update_fields=["owner", "team", "updated_at"])
         return
-    for rule in AssignmentRule.objects.filter(active=True).select_related("team"):
-        if not _rule_matches(rule, lead):
+    owner = _choose_owner(
+        region=customer.region,
+        country=customer.country,
+        source=lead.source,
+        campaign=lead.campaign,
+        fallback=fallback,
+    )
+    if owner is None:
+        return
+    lead.owner, lead.team_id = owner.user, owner.team_id
+    if save:
+        lead.save(update_fields=["owner", "team", "updated_at"])
+    lead.customer = customer_services.update_customer(
+        actor=None,
+        customer_id=customer.pk,
+        expected_version=None,
+        owner_id=owner.user.pk,
+        team_id=owner.team_id,
+    )
+
+
+def _choose_owner(*, region: str, country: str, source: str, campaign: str, fallback):
+    """Who a lead with these values goes to by the rules (a round-robin turn is taken), or
+    to ``fallback`` when no rule matches; None for nobody."""
+    rules = _cached("assignment", lambda: list(AssignmentRule.objects.filter(active=True)))
+    for rule in rules:
+        if not _rule_matches(rule, region=region, country=country, source=source,
+                             campaign=campaign):  # fmt: skip
             continue
         user = _next_in_team(rule)
-        if user is None:
-            continue
-        lead.owner, lead.team = user, rule.team
-        lead.save(update_fields=["owner", "team", "updated_at"])
-        lead.customer = customer_services.update_customer(
-            actor=None,
-            customer_id=customer.pk,
-            expected_version=None,
-            owner_id=user.pk,
-            team_id=rule.team_id,
-        )
-        return
+        if user is not None:
+            return _Owner(user, rule.team_id)
     if getattr(fallback, "is_authenticated", False) and fallback.is_active:
-        lead.owner, lead.team_id = fallback, fallback.team_id
-        lead.save(update_fields=["owner", "team", "updated_at"])
-        lead.customer = customer_services.update_customer(
-            actor=None,
-            customer_id=customer.pk,
-            expected_version=None,
-            owner_id=fallback.pk,
-            team_id=fallback.team_id,
-        )
+        return _Owner(fallback, fallback.team_id)
+    return None
 
 
-def _rule_matches(rule: AssignmentRule, lead: Lead) -> bool:
+def _rule_matches(rule: AssignmentRule, *, region: str, country: str, source: str,
+                  campaign: str) -> bool:  # fmt: skip
     value = rule.match_value.strip().lower()
     if rule.kind == AssignmentRule.Kind.ROUND_ROBIN:
         return True
     if rule.kind == AssignmentRule.Kind.TERRITORY:
-        return value in {lead.customer.region.lower(), lead.customer.country.lower()} - {""}
+        return value in {region.lower(), country.lower()} - {""}
     if rule.kind == AssignmentRule.Kind.SOURCE:
-        return value in {lead.source.lower(), lead.campaign.lower()} - {""}
+        return value in {source.lower(), campaign.lower()} - {""}
     return False
 
 
 def _next_in_team(rule: AssignmentRule):
     """Round-robin: the member after the one assigned last (by id), wrapping around."""
     rule = AssignmentRule.objects.select_for_update().get(pk=rule.pk)
-    members = list(
-        get_user_model()
-        .objects.filter(
-            team=rule.team,
-            is_active=True,
-            role__in=[Role.SALES_REP, Role.SALES_MANAGER],
-        )
-        .order_by("pk")
+    members = _cached(
+        ("members", rule.team_id),
+        lambda: list(
+            get_user_model()
+            .objects.filter(
+                team_id=rule.team_id,
+                is_active=True,
+                role__in=[Role.SALES_REP, Role.SALES_MANAGER],
+            )
+            .order_by("pk")
+        ),
     )
     if not members:
         return None
@@ -320,30 +396,7 @@ def score_lead(*, lead: Lead, now: dt.datetime | None = None) -> Lead:
     """Score = fit (admin rules on the customer's attributes and the lead) + engagement
     (recent interactions). The reasons, each with its points, are stored next to the score."""
     now = now or timezone.now()
-    reasons: list[dict] = []
-    fit = 0
-    for rule in LeadScoringRule.objects.filter(active=True):
-        if rule_matches(rule, _field_value(lead, rule.field)):
-            fit += rule.points
-            reasons.append({"label": rule.label, "points": rule.points, "kind": "fit"})
-    since = now - dt.timedelta(days=ENGAGEMENT_WINDOW_DAYS)
-    recent = Interaction.objects.filter(customer_id=lead.customer_id, occurred_at__gte=since)
-    counts = recent.aggregate(
-        inbound=Count("id", filter=Q(direction=Interaction.Direction.INBOUND)),
-        **{
-            k: Count("id", filter=Q(kind=k))
-            for k in (Interaction.Kind.WEB_VISIT, Interaction.Kind.FORM, Interaction.Kind.MEETING)
-        },
-    )
-    engagement = 0
-    for label, kinds, _inbound, each, cap in ENGAGEMENT:
-        n = counts["inbound"] if kinds is None else counts[next(iter(kinds))]
-        if n:
-            points = min(n * each, cap)
-            engagement += points
-            reasons.append({"label": f"{n} × {label}", "points": points, "kind": "engagement"})
-    lead.score_fit, lead.score_engagement = fit, engagement
-    lead.score, lead.score_reasons, lead.scored_at = fit + engagement, reasons, now
+    _apply_score(lead, _engagement_counts(lead.customer_id, now), now)
     lead.save(
         update_fields=[
             "score",
@@ -355,6 +408,39 @@ def score_lead(*, lead: Lead, now: dt.datetime | None = None) -> Lead:
         ]
     )
     return lead
+
+
+# The engagement counts: inbound interactions, then the interaction kinds of ENGAGEMENT.
+ENGAGEMENT_COUNTS: tuple[str, ...] = ("inbound", "web_visit", "form", "meeting")
+
+
+def _engagement_counts(customer_id: int, now: dt.datetime) -> dict[str, int]:
+    """The customer's interactions of the engagement window: inbound ones and per kind."""
+    since = now - dt.timedelta(days=ENGAGEMENT_WINDOW_DAYS)
+    recent = Interaction.objects.filter(customer_id=customer_id, occurred_at__gte=since)
+    return recent.aggregate(
+        inbound=Count("id", filter=Q(direction=Interaction.Direction.INBOUND)),
+        **{k: Count("id", filter=Q(kind=k)) for k in ENGAGEMENT_COUNTS[1:]},
+    )
+
+
+def _apply_score(lead: Lead, counts: dict[str, int], now: dt.datetime) -> None:
+    """Set the score fields (not saved) from the fit rules and the engagement ``counts``."""
+    reasons: list[dict] = []
+    fit = 0
+    for rule in _cached("scoring", lambda: list(LeadScoringRule.objects.filter(active=True))):
+        if rule_matches(rule, _field_value(lead, rule.field)):
+            fit += rule.points
+            reasons.append({"label": rule.label, "points": rule.points, "kind": "fit"})
+    engagement = 0
+    for label, kinds, _inbound, each, cap in ENGAGEMENT:
+        n = counts["inbound"] if kinds is None else counts[next(iter(kinds))]
+        if n:
+            points = min(n * each, cap)
+            engagement += points
+            reasons.append({"label": f"{n} × {label}", "points": points, "kind": "engagement"})
+    lead.score_fit, lead.score_engagement = fit, engagement
+    lead.score, lead.score_reasons, lead.scored_at = fit + engagement, reasons, now
 
 
 def rescore_open_leads(*, batch: int = 1000) -> int:

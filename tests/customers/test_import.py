@@ -99,6 +99,55 @@ def test_custom_fields_are_offered_and_matched_by_label(client_for, marketer):
     )
 
 
+def test_choice_cells_may_use_the_english_or_spanish_label(
+    client_for, marketer, django_capture_on_commit_callbacks
+):
+    CustomField.objects.create(
+        key="area",
+        label="Area",
+        type="choice",
+        choices=["urban", "suburban", "rural_area"],
+        choice_labels={
+            "urban": {"en": "Urban", "es": "Urbano"},
+            "suburban": {"en": "Suburban", "es": "Residencial"},
+            "rural_area": {"en": "Countryside", "es": "Campo rústico"},
+        },
+    )
+    CustomField.objects.create(
+        key="channels",
+        label="Channels",
+        type="multi_choice",
+        choices=["email", "phone"],
+        choice_labels={"phone": {"en": "Phone", "es": "Teléfono"}},
+    )
+    data = (
+        "Name,Area,Channels\n"
+        "Ana,URBANO,email\n"
+        "Bea,residencial,TELÉFONO; Email\n"
+        "Carla,campo rustico,\n"
+        "Dora,Countryside,telefono\n"
+        "Eva,urban,\n"
+        "Flor,Downtown,phone\n"
+        "Gina,Urbano,fax\n"
+    ).encode()
+    job = import_file(client_for(marketer), "choices.csv", django_capture_on_commit_callbacks, data)
+
+    stored = {c.name: c.attributes for c in Customer.objects.all()}
+    assert stored == {
+        "Ana": {"area": "urban", "channels": ["email"]},
+        "Bea": {"area": "suburban", "channels": ["phone", "email"]},
+        "Carla": {"area": "rural_area"},
+        "Dora": {"area": "rural_area", "channels": ["phone"]},
+        "Eva": {"area": "urban"},
+    }
+    errors = {e["row"]: e for e in job.errors}
+    assert sorted(errors) == [7, 8]
+    assert errors[7]["field"] == "attr.area" and errors[7]["value"] == "Downtown"
+    assert "urban, suburban, rural_area" in errors[7]["message"]
+    assert errors[8]["field"] == "attr.channels"
+    assert "“fax” is not one of: email, phone" in errors[8]["message"]
+
+
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [

@@ -204,10 +204,41 @@ def clean_row(
         if cf is None:
             continue
         try:
-            row.attributes[key] = services._coerce(cf, value)
+            row.attributes[key] = services._coerce(cf, _choice_values(cf, value))
         except ValueError as exc:
             err(target, str(exc), value)
     return row, errors
+
+
+def _choice_lookup(cf: CustomField) -> dict[str, str]:
+    """{folded value or label: stored value} for a choice field, built once per definition
+    (the same CustomField objects serve every row of a file)."""
+    lookup = getattr(cf, "_import_lookup", None)
+    if lookup is None:
+        lookup = {}
+        for value in cf.choices or []:
+            labels = (cf.choice_labels or {}).get(value) or {}
+            for name in (*labels.values(), value):
+                lookup.setdefault(fold(str(name)), value)
+        for value in cf.choices or []:
+            lookup[fold(value)] = value  # a value wins over another choice's label
+        cf._import_lookup = lookup  # type: ignore[attr-defined]
+    return lookup
+
+
+def _choice_values(cf: CustomField, raw: Any) -> Any:
+    """A choice cell written as a value or as its English or Spanish label, in any case and
+    with or without accents, turned into the stored value(s); anything unknown is passed on
+    unchanged so the service's error names it and lists the accepted values."""
+    if cf.type not in (CustomField.Type.CHOICE, CustomField.Type.MULTI_CHOICE):
+        return raw
+    lookup = _choice_lookup(cf)
+    if cf.type == CustomField.Type.CHOICE:
+        text = str(raw).strip()
+        return lookup.get(fold(text), text)
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(";")
+    parts = [str(p).strip() for p in items if str(p).strip()]
+    return [lookup.get(fold(p), p) for p in parts]
 
 
 def _create_errors(row: CleanRow, custom: dict[str, CustomField]) -> list[RowError]:

@@ -163,6 +163,49 @@ def test_scheduled_cleanup_removes_only_abandoned_uploads(
     assert "Deleted 0 abandoned" in capsys.readouterr().out
 
 
+def test_cleanup_removes_the_folders_it_empties_but_not_the_imports_root(
+    settings, marketer, tmp_path, django_capture_on_commit_callbacks, capsys
+):
+    settings.IMPORT_UPLOADS_KEEP_DAYS = 7
+    imports = tmp_path / "imports"
+    # An abandoned job whose file sits in an old month folder, a stray file in another old
+    # month, and a lead import never confirmed.
+    job = _previewed(marketer)
+    (old_month := imports / "2020" / "01").mkdir(parents=True)
+    os.replace(_stored(job, tmp_path), old_month / "people.csv")
+    ImportJob.objects.filter(pk=job.pk).update(
+        file="imports/2020/01/people.csv", updated_at=timezone.now() - dt.timedelta(days=8)
+    )
+    (stray := imports / "2020" / "02" / "x.csv").parent.mkdir()
+    stray.write_bytes(CSV)
+    (lead := imports / "leads" / "3" / "a.csv").parent.mkdir(parents=True)
+    lead.write_bytes(CSV)
+    # A 2021 folder that still holds a recent file stays.
+    (kept := imports / "2021" / "05" / "recent.csv").parent.mkdir(parents=True)
+    kept.write_bytes(CSV)
+    for p in (old_month / "people.csv", stray, lead):
+        _age(p, 8)
+    this_month = imports / f"{dt.datetime.now():%Y/%m}"  # where a new upload lands: kept
+    assert this_month.is_dir()  # the fresh job's upload made it
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("clean_import_uploads")
+    assert "Deleted 3 abandoned import file(s)" in capsys.readouterr().out
+    assert not (imports / "2020").exists()
+    assert not (imports / "leads").exists()
+    assert kept.exists() and this_month.is_dir()
+
+    # Once everything is gone the imports root itself stays, and so does this month's folder.
+    kept.unlink()
+    ImportJob.objects.update(updated_at=timezone.now() - dt.timedelta(days=8))
+    for p in this_month.iterdir():
+        _age(p, 8)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("clean_import_uploads")
+    assert not (imports / "2021").exists()
+    assert imports.is_dir() and this_month.is_dir() and not any(this_month.iterdir())
+
+
 def test_cleanup_command_days_option_and_background(
     marketer, tmp_path, db_tasks, capsys, django_capture_on_commit_callbacks
 ):

@@ -5,7 +5,9 @@ the ones left behind, so a scheduled cleanup can remove them."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from django.core.files.storage import default_storage
 
@@ -35,3 +37,28 @@ def stored_files_older_than(prefix: str, cutoff: dt.datetime) -> Iterator[str]:
             yield path
     for sub in dirs:
         yield from stored_files_older_than(f"{prefix}/{sub}", cutoff)
+
+
+def remove_empty_folders(prefix: str, *, keep: Iterable[str] = ()) -> int:
+    """Remove the empty folders under ``prefix`` (deepest first, so a month folder and then its
+    emptied year folder both go), never ``prefix`` itself nor a folder named in ``keep``.
+    Returns how many were removed. A storage without folders (S3) has nothing to remove; a
+    folder that gains a file meanwhile is not empty and stays."""
+    try:
+        root = Path(default_storage.path(prefix))
+    except NotImplementedError:
+        return 0
+    if not root.is_dir():
+        return 0
+    kept = {str(Path(k)) for k in keep}
+    removed = 0
+    for folder, _dirs, _files in os.walk(root, topdown=False):
+        path = Path(folder)
+        if path == root or str(Path(prefix) / path.relative_to(root)) in kept:
+            continue
+        try:
+            path.rmdir()  # refuses a folder that is not empty
+        except OSError:
+            continue
+        removed += 1
+    return removed

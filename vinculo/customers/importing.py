@@ -567,6 +567,15 @@ def clean_abandoned_imports(*, older_than: dt.timedelta) -> int:
     for name in uploads.stored_files_older_than(uploads.IMPORT_UPLOADS_DIR, cutoff):
         if name not in keep and uploads.delete_stored_file(name):
             deleted += 1
+    # After the files deleted on commit above: the year/month folders they leave empty go too,
+    # except this month's, where a new upload may be landing right now (named like Django's
+    # FileField names it: the server's local date).
+    this_month = f"{uploads.IMPORT_UPLOADS_DIR}/{dt.datetime.now():%Y/%m}"
+    transaction.on_commit(
+        lambda: uploads.remove_empty_folders(
+            uploads.IMPORT_UPLOADS_DIR, keep=[this_month, str(Path(this_month).parent)]
+        )
+    )
     return deleted
 
 

@@ -197,7 +197,7 @@ def test_sales_funnel_and_win_rate_come_from_stage_history(shop, client_for, man
     funnel = d.tables["funnel"].rows
     assert funnel[0]["opportunities"] == 2  # both entered the first stage
     assert funnel[-1]["opportunities"] == 1  # one was won
-    assert dict(d.kpis)["Win rate"] == "100.0 %"
+    assert dict(d.kpis)["Win rate"] == "100.0%"
 
 
 def test_customer_value_without_model_runs_says_which_command_fills_each_panel(

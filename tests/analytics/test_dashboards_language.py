@@ -98,3 +98,55 @@ def test_churn_band_is_a_word_not_a_code(shop, client_for, manager):
     write_scores(model="churn", scores={shop["ana"].pk: {"p": 0.9, "band": "high", "reasons": []}})
     cells = _cells(client_for(manager).get("/analytics/customer-value/").content.decode(), "churn")
     assert "High" in cells and "high" not in cells
+
+
+def _kpis(html: str) -> dict[str, str]:
+    pairs = re.findall(r'<p class="kpi-value">(.*?)</p><p class="kpi-label">(.*?)</p>', html)
+    return {label: value for value, label in pairs}
+
+
+@pytest.mark.parametrize(
+    ("language", "win_rate", "risk", "number", "mix"),
+    [
+        # Django's Spanish format groups thousands with a non-breaking space.
+        ("es", "100,0\u00a0%", "90,5\u00a0%", "1\u00a0234,5", "web: 0,25"),
+        ("en", "100.0%", "90.5%", "1,234.5", "web: 0.25"),
+    ],
+)
+def test_percentages_and_figures_are_written_in_the_readers_language(
+    shop, client_for, manager, language, win_rate, risk, number, mix
+):
+    manager.language = language
+    manager.save(update_fields=["language"])
+    client = client_for(manager)
+    record_run("churn")
+    scores = {"p": 0.905, "band": "high", "reasons": [{"feature": "recency_days", "value": 1234.5}]}
+    write_scores(model="churn", scores={shop["ana"].pk: scores})
+    traits = [{"feature": "spend", "text": 1234.5}]
+    record_run("clusters", {"clusters": [{"cluster": 1, "traits": traits, "mix": {"web": 0.25}}]})
+
+    sales = client.get("/analytics/sales/").content.decode()
+    assert _kpis(sales)["Tasa de éxito" if language == "es" else "Win rate"] == win_rate
+    value = client.get("/analytics/customer-value/").content.decode()
+    assert win_rate in _cells(value, "cohorts")  # 100 % of each cohort bought in month 0
+    churn = _cells(value, "churn")
+    assert risk in churn and f"recency_days = {number}" in churn
+    # Chart ticks and hover values use the same marks.
+    separators = re.findall(r'"separators":"(.*?)"', value)
+    assert separators and set(separators) == {",\\u00a0" if language == "es" else ".,"}
+
+    clusters = _cells(value, "clusters")
+    assert number in clusters and mix in clusters
+
+    # The CSV exports stay machine-readable whatever the reader's language.
+    exported = _csv(client.get("/analytics/customer-value/?format=csv&table=churn"))
+    row = dict(zip(exported[0], exported[1], strict=True))
+    assert row["risk_pct"] == "90.5" and row["reasons"] == "recency_days = 1234.5"
+    cohorts = _csv(client.get("/analytics/customer-value/?format=csv&table=cohorts"))
+    assert cohorts[1][-1] == "100.0"
+    run = _csv(client.get("/analytics/customer-value/?format=csv&table=clusters"))
+    assert dict(zip(run[0], run[1], strict=True)) == {
+        "cluster": "1",
+        "traits": "1234.5",
+        "mix": "web: 0.25",
+    }

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import plotly.graph_objects as go
+from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -22,7 +23,9 @@ LAYOUT = {
 
 
 def to_html(fig: go.Figure, div_id: str) -> SafeString:
-    fig.update_layout(**LAYOUT)
+    # Axis ticks and hover values with the reader's decimal mark and grouping ("1.234,5").
+    separators = f"{get_format('DECIMAL_SEPARATOR')}{get_format('THOUSAND_SEPARATOR')}"
+    fig.update_layout(**LAYOUT, separators=separators)
     html = fig.to_html(full_html=False, include_plotlyjs=False, config=CONFIG, div_id=div_id)
     # Plotly's own markup; the data inside it is JSON-encoded by Plotly.
     return mark_safe(html)

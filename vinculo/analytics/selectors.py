@@ -25,7 +25,7 @@ What the dashboards read from the models (the contract with ``vinculo/analytics/
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -42,6 +42,7 @@ from vinculo.analytics.models import ModelRun
 from vinculo.analytics.runs import latest_run
 from vinculo.analytics.warehouse.marts import REVENUE_STATUSES
 from vinculo.core.errors import DomainError, NotFound
+from vinculo.core.numbers import is_number, localized_number, localized_percent
 from vinculo.interactions.models import Interaction
 from vinculo.sales.models import Lead
 
@@ -68,10 +69,19 @@ class Table:
     # Codes shown by their label in the user's language ({column: {code: label}}); the CSV
     # export keeps the codes, so a spreadsheet's lookups do not depend on the language.
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Columns holding a percentage (0-100): shown as "45,2 %" / "45.2%", exported as 45.2.
+    percent: tuple[str, ...] = ()
+    # Columns whose value (a list of reasons, a dict of shares) is written as text by
+    # ``fn(value, localize)``: numbers in the reader's language on the page, plain in the CSV.
+    text: dict[str, Callable[[Any, bool], Any]] = field(default_factory=dict)
 
     def values(self) -> Iterator[list[Any]]:
+        """The rows as the CSV export writes them: codes and machine-readable numbers."""
         for row in self.rows:
-            yield [row.get(key) for key, _label in self.columns]
+            yield [
+                self.text[key](row.get(key), False) if key in self.text else row.get(key)
+                for key, _label in self.columns
+            ]
 
     def label(self, key: str, value: Any) -> Any:
         found = self.labels.get(key, {}).get(value) if isinstance(value, str) else None
@@ -79,11 +89,16 @@ class Table:
 
     @property
     def shown_rows(self) -> list[dict[str, Any]]:
-        """The rows as the page shows them: coded columns replaced by their labels."""
-        if not self.labels:
+        """The rows as the page shows them: coded columns replaced by their labels, text
+        columns written in the reader's language."""
+        if not (self.labels or self.text):
             return self.rows
         return [
-            {**row, **{k: self.label(k, row.get(k)) for k in self.labels if k in row}}
+            {
+                **row,
+                **{k: self.label(k, row.get(k)) for k in self.labels if k in row},
+                **{k: fn(row.get(k), True) for k, fn in self.text.items() if k in row},
+            }
             for row in self.rows
         ]
 
@@ -411,7 +426,7 @@ def sales(*, drill: Drill, pipeline_id: int | None = None) -> Dashboard:
     closed = w["won"] + w["lost"]
     win_rate = round(100 * w["won"] / closed, 1) if closed else None
     d.kpis = [
-        (_("Win rate"), f"{win_rate} %" if win_rate is not None else NONE),
+        (_("Win rate"), localized_percent(win_rate) if win_rate is not None else NONE),
         (_("Won"), w["won"]),
         (_("Lost"), w["lost"]),
         (_("Open"), w["open"]),
@@ -445,6 +460,7 @@ def sales(*, drill: Drill, pipeline_id: int | None = None) -> Dashboard:
             ],
             grouped,
             _("No sales here."),
+            percent=("margin_pct",),
         )
     )
     return d
@@ -532,23 +548,32 @@ def marketing() -> Dashboard:
             leads,
             _("No leads yet."),
             labels={"source": choice_labels(Lead.Source)},
+            percent=("conversion_pct",),
         )
     )
     d.add(run_table("basket", "rules", "rules", _("Products bought together (basket rules)")))
     return d
 
 
-def _flat(value):
-    """A summary value as one table cell: lists of traits/reasons become a short text."""
+def _plain_or_localized(value: Any, localize: bool) -> str:
+    if localize and is_number(value):
+        return localized_number(value)
+    return str(value)
+
+
+def flat_text(value: Any, localize: bool) -> Any:
+    """A summary value as one table cell (``Table.text``): lists of traits/reasons become a
+    short text, a dict "key: value; ...", with numbers in the reader's language if
+    ``localize``."""
     if isinstance(value, list):
         parts = []
         for item in value:
             if isinstance(item, dict):
                 item = item.get("text") or item.get("label") or item.get("feature") or item
-            parts.append(str(item))
+            parts.append(_plain_or_localized(item, localize))
         return "; ".join(parts)
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {v}" for k, v in value.items())
+        return "; ".join(f"{k}: {_plain_or_localized(v, localize)}" for k, v in value.items())
     return value
 
 
@@ -574,7 +599,7 @@ def run_table(
     )
     if isinstance(items, dict):
         items = [{"code": code, **v} for code, v in items.items() if isinstance(v, dict)]
-    entries = [{k: _flat(v) for k, v in r.items()} for r in items if isinstance(r, dict)]
+    entries = [r for r in items if isinstance(r, dict)]
     keys: list[str] = []
     for r in entries:
         keys.extend(k for k in r if k not in keys)
@@ -582,4 +607,5 @@ def run_table(
     keys.sort(key=lambda k: order.get(k, len(order)))  # stable: unknown keys keep their order
     columns = [(k, str(RUN_COLUMNS.get(k) or k.replace("_", " ").capitalize())) for k in keys]
     empty = run_hint(model) if run is None else _("The last run found nothing to show.")
-    return Table(slug, title, columns, entries, empty)
+    structured = {k for r in entries for k, v in r.items() if isinstance(v, list | dict)}
+    return Table(slug, title, columns, entries, empty, text=dict.fromkeys(structured, flat_text))

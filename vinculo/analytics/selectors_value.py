@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Avg, Count, FloatField, IntegerField, Q
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
@@ -26,6 +27,7 @@ from vinculo.analytics.selectors import (
     run_table,
     warehouse_connection,
 )
+from vinculo.core.numbers import localized_number
 from vinculo.customers.models import Customer
 from vinculo.customers.selectors import visible_customers
 from vinculo.sales.models import Lead
@@ -95,7 +97,8 @@ def customer_value(*, user) -> Dashboard:
     rfm_run = runs["rfm"]
     d.series["rfm"] = _rfm_grid_from_scores() if rfm_run else rfm_from_warehouse
     d.notes["rfm_source"] = (
-        _("From the RFM run of %(date)s.") % {"date": rfm_run.as_of or rfm_run.started_at.date()}
+        _("From the RFM run of %(date)s.")
+        % {"date": date_format(rfm_run.as_of or rfm_run.started_at.date(), "DATE_FORMAT")}
         if rfm_run
         else _(
             "Quintiles computed from the warehouse; run “vinculo analytics rfm” for the "
@@ -129,6 +132,7 @@ def customer_value(*, user) -> Dashboard:
             ],
             d.series["cohorts"],
             _("No orders yet."),
+            percent=("retention_pct",),
         )
     )
     d.series["clv"] = _clv_values()
@@ -264,7 +268,7 @@ def _churn_table(user, *, ran: bool) -> Table:
                 "owner": str(c.owner) if c.owner else NONE,
                 "risk_pct": round(100 * c.risk, 1),
                 "band": score.get("band") or NONE,
-                "reasons": _reasons(score.get("reasons")),
+                "reasons": score.get("reasons"),
             }
         )
     return Table(
@@ -274,18 +278,22 @@ def _churn_table(user, *, ran: bool) -> Table:
         out,
         _("No customer you can see has a churn score."),
         labels={"band": CHURN_BANDS},
+        percent=("risk_pct",),
+        text={"reasons": reasons_text},
     )
 
 
-def _reasons(reasons) -> str:
-    """Churn reasons as text: ``[{"feature": "recency_days", "value": 200, ...}]`` gives
-    "recency_days = 200"."""
+def reasons_text(reasons, localize: bool) -> str:
+    """Churn reasons as text: ``[{"feature": "recency_days", "value": 1200, ...}]`` gives
+    "recency_days = 1200" (or "1,200" / "1 200" in the reader's language if ``localize``)."""
     if isinstance(reasons, str):
         return reasons
     parts = []
     for r in reasons or []:
         if isinstance(r, dict) and "feature" in r:
-            parts.append(f"{r['feature']} = {r['value']}" if "value" in r else str(r["feature"]))
+            value = r.get("value")
+            shown = localized_number(value) if localize else value
+            parts.append(f"{r['feature']} = {shown}" if "value" in r else str(r["feature"]))
         else:
             parts.append(str(r))
     return "; ".join(parts)

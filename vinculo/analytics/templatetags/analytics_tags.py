@@ -8,6 +8,8 @@ from decimal import Decimal
 from django import template
 from django.utils.formats import date_format, number_format
 
+from vinculo.core.numbers import localized_percent
+
 register = template.Library()
 
 
@@ -34,3 +36,11 @@ def is_number(value) -> bool:
 @register.filter
 def get_item(row: dict, key: str):
     return row.get(key)
+
+
+@register.filter
+def percent(value):
+    """A percentage cell (0-100) in the reader's language: "45,2 %" / "45.2%"."""
+    if value is None or value == "":
+        return "—"
+    return localized_percent(value)

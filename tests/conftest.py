@@ -123,3 +123,14 @@ def smtp_sink(settings):
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     yield sink
     controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_custom_fields_kept_from_another_test():
+    """The 360° page keeps the active custom fields per process for a few seconds
+    (customers.selectors_detail); a test's fields are rolled back without a delete signal."""
+    from vinculo.customers import selectors_detail
+
+    selectors_detail.forget_fields()
+    yield
+    selectors_detail.forget_fields()

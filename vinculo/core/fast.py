@@ -205,3 +205,45 @@ def blank_form_fields(
             "".join(template.render({"field": field}) for field in bound)
         )
     return html
+
+
+# --- queries compiled once -----------------------------------------------------------------
+
+_queries: dict[tuple, object] = {}
+
+
+def rows_by_id(key: str, build, value: int) -> list:
+    """``list(build(value))`` for a queryset whose only varying parameter is one integer (a
+    customer's id): compiled once per process with a sentinel, then run with ``raw()``.
+    Compiling was most of a small query's cost (~0.3 ms, 0.1 ms raw; decision 0014).
+    Querysets raw() cannot reproduce (select_related, prefetch, annotations, values()) and
+    SQL where the sentinel is not exactly one parameter run through the ORM as before."""
+    from django.db.models.query import ModelIterable
+
+    if type(value) is not int:
+        return list(build(value))
+    qs = None
+    entry = _queries.get(key)
+    if entry is None:
+        qs = build(_SENTINEL)
+        query = qs.query
+        sql, params = query.sql_with_params()
+        at = [i for i, p in enumerate(params) if type(p) is int and p == _SENTINEL]
+        simple = (
+            qs._iterable_class is ModelIterable
+            and not query.select_related
+            and not qs._prefetch_related_lookups
+            and not query.annotations
+            and not query.extra
+            and len(at) == 1
+            and str(_SENTINEL) not in sql
+        )
+        entry = _queries[key] = (
+            (qs.model, qs.db, sql, tuple(params), at[0]) if simple else _NO_TEMPLATE
+        )
+    if entry is _NO_TEMPLATE:
+        return list(build(value))
+    model, db, sql, params, at = entry
+    params = list(params)
+    params[at] = value
+    return list(model._default_manager.db_manager(db).raw(sql, params))

@@ -135,6 +135,24 @@ def test_revise_makes_a_linked_draft(api_for, rep, products):
     assert draft.status_code == 422 and "status" in draft.json()["errors"]
 
 
+def test_accepting_or_sending_a_revised_quote_is_422_naming_the_revision(api_for, rep, products):
+    quote = make(rep, products, status="sent")
+    api = api_for(rep)
+    revision = api.post(f"quotes/{quote.pk}/revise", {}).json()
+    accept = api.post(f"quotes/{quote.pk}/accept", {})
+    assert accept.status_code == 422
+    assert accept.json()["errors"]["status"] == [
+        f"Quote {revision['number']} replaces this one; accept that one instead."
+    ]
+    send = api.post(f"quotes/{quote.pk}/send", {})
+    assert send.status_code == 422
+    assert send.json()["errors"]["status"] == [
+        f"Quote {revision['number']} replaces this one; send that one instead."
+    ]
+    assert api.get(f"quotes/{quote.pk}").json()["status"] == "sent"
+    assert not Interaction.objects.filter(outcome="sent").exists()
+
+
 def test_accepting_an_expired_quote_is_422(api_for, rep, products):
     quote = make(rep, products, status="sent")
     Quote.objects.filter(pk=quote.pk).update(valid_until=timezone.localdate() - dt.timedelta(1))

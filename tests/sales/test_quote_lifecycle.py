@@ -295,3 +295,29 @@ def test_drafts_and_accepted_quotes_are_not_revised(rep, customer, product, stat
         quote_changes.revise_quote(actor=rep, quote_id=quote.pk)
     assert message in exc.value.field_errors["status"][0]
     assert Quote.objects.count() == 1
+
+
+def test_a_revised_sent_quote_cannot_be_accepted_or_sent_again(
+    rep, customer, product, smtp_sink, django_capture_on_commit_callbacks
+):
+    quote = make(rep, customer, product, status="sent")
+    first = quote_changes.revise_quote(actor=rep, quote_id=quote.pk)
+    Quote.objects.filter(pk=first.pk).update(status="sent")
+    newest = quote_changes.revise_quote(actor=rep, quote_id=first.pk)  # revised again
+    audits = AuditEntry.objects.count()
+    with pytest.raises(ValidationError) as exc:
+        quotes.accept_quote(actor=rep, quote_id=quote.pk)
+    assert exc.value.field_errors["status"] == [
+        f"Quote {newest.number} replaces this one; accept that one instead."
+    ]
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError) as exc:
+        quotes.send_quote(actor=rep, quote_id=first.pk)
+    assert exc.value.field_errors["status"] == [
+        f"Quote {newest.number} replaces this one; send that one instead."
+    ]
+    assert smtp_sink.messages == [] and not Order.objects.exists()
+    assert AuditEntry.objects.count() == audits
+    assert set(Quote.objects.values_list("status", flat=True)) == {"sent", "draft"}
+    # The revision itself is the one the customer accepts.
+    order = quotes.accept_quote(actor=rep, quote_id=newest.pk)
+    assert order.total == newest.total

@@ -245,6 +245,25 @@ def test_revise_opens_the_new_draft_and_both_pages_link_each_other(
     assert "Revised by" in original and revision.number in original
 
 
+def test_a_revised_quote_points_to_its_revision_and_accepting_it_is_refused(
+    client_for, rep, customer, product
+):
+    quote = make(rep, customer, product, status="sent")
+    client = client_for(rep)
+    client.post(f"{QUOTES}{quote.pk}/revise/")
+    revision = Quote.objects.exclude(pk=quote.pk).get()
+    html = client.get(f"{QUOTES}{quote.pk}/").content.decode()
+    assert 'data-testid="quote-replaced"' in html
+    assert f'Quote <a href="{QUOTES}{revision.pk}/">{revision.number}</a> replaces this one' in html
+    assert f"{quote.pk}/accept/" not in html and f"{quote.pk}/send/" not in html
+    resp = client.post(f"{QUOTES}{quote.pk}/accept/")
+    assert resp.status_code == 422
+    assert f"Quote {revision.number} replaces this one; accept that one instead." in resp.text
+    assert not Order.objects.exists()
+    assert Quote.objects.get(pk=quote.pk).status == "sent"
+    assert 'data-testid="quote-replaced"' not in client.get(f"{QUOTES}{revision.pk}/").text
+
+
 def test_a_quote_past_its_date_says_so_and_accepting_it_is_refused(
     client_for, rep, customer, product
 ):

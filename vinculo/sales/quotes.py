@@ -157,6 +157,37 @@ def refuse_if_expired(quote: Quote) -> None:
         )
 
 
+def replacement(quote: Quote) -> Quote | None:
+    """The quote that now stands for this one: its newest revision, followed to the end of the
+    chain (a revision revised again), or None if it was never revised."""
+    current, seen = quote, {quote.pk}
+    while True:
+        newer = (
+            Quote.objects.filter(revises_id=current.pk)
+            .order_by("-created_at", "-pk")
+            .only("pk", "number", "status")
+            .first()
+        )
+        if newer is None or newer.pk in seen:
+            return None if current is quote else current
+        current = newer
+        seen.add(newer.pk)
+
+
+def refuse_if_replaced(quote: Quote, *, action: str) -> None:
+    """The one rule for a revised quote: the customer must not be sent, nor accept, a quote a
+    newer revision replaces (ValidationError on ``status`` naming the revision). ``action`` is
+    "accept" or "send"."""
+    newer = replacement(quote)
+    if newer is None:
+        return
+    if action == "send":
+        message = _("Quote %(number)s replaces this one; send that one instead.")
+    else:
+        message = _("Quote %(number)s replaces this one; accept that one instead.")
+    raise ValidationError.for_field("status", message % {"number": newer.number})
+
+
 def apply_pricing(quote: Quote, result: PricingResult) -> None:
     """Copy the engine's totals and answer onto the quote (not saved)."""
     quote.currency = result.currency
@@ -301,8 +332,9 @@ def render_quote_pdf(quote: Quote, *, language: str | None = None) -> bytes:
 def send_quote(*, actor, quote_id: int, to_email: str = "") -> Quote:
     """Email the quote PDF to the customer (their primary email unless ``to_email``). The mail
     leaves only after the transaction commits; the send is logged on the timeline. An expired
-    quote is refused (nothing sent)."""
+    quote, or one a newer revision replaces, is refused (nothing sent)."""
     quote = lock_quote(quote_id)
+    refuse_if_replaced(quote, action="send")
     refuse_if_expired(quote)
     if quote.status not in OPEN_STATUSES:
         raise ValidationError.for_field("status", _("Only a draft or sent quote can be sent."))
@@ -356,10 +388,12 @@ def accept_quote(*, actor, quote_id: int, channel: str = "rep"):
     """The customer accepted: create the order from the quote's lines at the quoted prices.
     If prices or promotions changed since (the order would cost something else), refuse with
     Conflict so nobody is charged a different amount than quoted. An expired quote (past its
-    date, whether or not the nightly job marked it yet) is refused. Idempotent."""
+    date, whether or not the nightly job marked it yet) is refused, and so is one a newer
+    revision replaces (the customer accepts the revision). Idempotent."""
     quote = lock_quote(quote_id)
     if quote.status == Quote.Status.ACCEPTED:
         return quote.order
+    refuse_if_replaced(quote, action="accept")
     refuse_if_expired(quote)
     if quote.status == Quote.Status.REJECTED:
         raise ValidationError.for_field(

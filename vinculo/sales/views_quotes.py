@@ -328,6 +328,8 @@ def formset_data(rows: list[dict]) -> dict:
 def _detail_context(request, quote: Quote, **extra) -> dict:
     promotions = quote.pricing.get("promotions", []) if isinstance(quote.pricing, dict) else []
     expired = quotes.is_expired(quote)
+    # A revision replaces this quote: the page points to it instead of offering send/accept.
+    replaced_by = quotes.replacement(quote) if quote.status in (Q.DRAFT, Q.SENT) else None
     return {
         "nav": "quotes",
         "quote": quote,
@@ -335,7 +337,8 @@ def _detail_context(request, quote: Quote, **extra) -> dict:
         "applied": [p for p in promotions if p.get("applied")],
         "refused": [p for p in promotions if not p.get("applied")],
         "can_edit": can(request.user, "customers.edit"),
-        "can_send": quote.status in (Q.DRAFT, Q.SENT) and not expired,
+        "can_send": quote.status in (Q.DRAFT, Q.SENT) and not expired and not replaced_by,
+        "replaced_by": replaced_by,
         "past_date": expired and quote.status in (Q.DRAFT, Q.SENT),
         "revisable": quote_changes.REVISABLE,
         "revisions": list(

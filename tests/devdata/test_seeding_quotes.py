@@ -17,7 +17,16 @@ from vinculo.devdata import seeding
 from vinculo.interactions.models import Interaction
 from vinculo.sales import quotes
 from vinculo.sales.forecast import add_months, forecast
-from vinculo.sales.models import Opportunity, OpportunityLine, Order, Quota, Quote, QuoteLine
+from vinculo.sales.models import (
+    Opportunity,
+    OpportunityLine,
+    Order,
+    Promotion,
+    PromotionRedemption,
+    Quota,
+    Quote,
+    QuoteLine,
+)
 from vinculo.sales.pricing import CartLine, money, price_cart
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +76,7 @@ def test_quote_totals_add_up_and_the_opportunity_takes_its_lines(seeded):
         assert lines
         for ln in lines:
             assert ln.total == ln.unit_price * ln.quantity - ln.discount + ln.tax
-            assert ln.tax == money(ln.unit_price * ln.quantity * ln.tax_rate / 100)
+            assert ln.tax == money((ln.unit_price * ln.quantity - ln.discount) * ln.tax_rate / 100)
         assert q.subtotal == sum(ln.unit_price * ln.quantity for ln in lines)
         assert q.tax_total == sum(ln.tax for ln in lines)
         assert q.total == q.subtotal - q.discount_total + q.tax_total + q.shipping
@@ -86,11 +95,12 @@ def test_quote_lines_carry_the_pricing_engines_prices_and_rules(seeded):
             CartLine(ln.product_id, ln.quantity, tuple(ln.option_codes)) for ln in q.lines.all()
         ]
         result = price_cart(lines=cart, customer_id=q.customer_id, channel="rep",
-                            currency=q.currency)  # fmt: skip
+                            currency=q.currency, coupon_codes=q.coupon_codes,
+                            at=q.created_at, exclude_order_id=q.order_id)  # fmt: skip
         assert result.total == q.total
         for priced, ln in zip(result.lines, q.lines.all(), strict=True):
-            assert (priced.unit_price, priced.tax, priced.price_rule) == (
-                ln.unit_price, ln.tax, ln.price_rule
+            assert (priced.unit_price, priced.discount, priced.tax, priced.price_rule) == (
+                ln.unit_price, ln.discount, ln.tax, ln.price_rule
             )  # fmt: skip
             checked += 1
     assert checked >= 40
@@ -115,6 +125,52 @@ def test_won_deals_have_an_accepted_quote_with_its_order(seeded):
     logged = Interaction.objects.filter(related_type__model="quote", related_id=q.pk)
     assert sorted(logged.values_list("kind", flat=True)) == ["email", "note", "note"]
     assert logged.filter(subject__contains=q.order.number).exists()
+
+
+def test_some_quotes_carry_a_campaign_coupon_priced_as_the_engine_and_kept_by_the_order(
+    seeded,
+):
+    with_coupon = list(Quote.objects.exclude(coupon_codes=[]).prefetch_related("lines"))
+    assert with_coupon and len(with_coupon) < Quote.objects.count()
+    accepted = 0
+    for q in with_coupon:
+        [code] = q.coupon_codes
+        promo = Promotion.objects.get(code=code)
+        assert promo.kind == "percent" and promo.valid_from <= q.created_at < promo.valid_to
+        cart = [
+            CartLine(ln.product_id, ln.quantity, tuple(ln.option_codes)) for ln in q.lines.all()
+        ]
+        # Priced as the engine prices it on the day it was made (before any order of it),
+        # the coupon applied to every line.
+        result = price_cart(lines=cart, customer_id=q.customer_id, channel="rep",
+                            currency=q.currency, coupon_codes=[code], at=q.created_at,
+                            exclude_order_id=q.order_id)  # fmt: skip
+        assert [p.applied for p in result.promotions] == [True]
+        assert (result.discount_total, result.total) == (q.discount_total, q.total)
+        assert q.discount_total == sum(ln.discount for ln in q.lines.all()) > 0
+        assert q.pricing["promotions"][0]["name"] == promo.name  # the quote page names it
+        assert q.opportunity.amount == q.subtotal - q.discount_total
+        if q.status != "accepted":
+            continue
+        accepted += 1
+        order = q.order
+        # accept_quote re-prices on the day it was accepted: the coupon still held.
+        at_accept = price_cart(lines=cart, customer_id=q.customer_id, channel="rep",
+                               currency=q.currency, coupon_codes=[code], at=q.accepted_at,
+                               exclude_order_id=order.pk)  # fmt: skip
+        assert at_accept.total == q.total == order.total
+        assert (order.coupon_codes, order.discount_total) == ([code], q.discount_total)
+        top = order.lines.filter(bundle_line__isnull=True)
+        assert sorted(top.values_list("product_id", "discount")) == sorted(
+            q.lines.values_list("product_id", "discount")
+        )
+        redeemed = PromotionRedemption.objects.filter(order=order, promotion=promo)
+        assert redeemed.exists() == (order.status not in ("draft", "cancelled"))
+    assert accepted
+    # A once-per-customer code (the summer one) is never redeemed twice by one customer.
+    once = PromotionRedemption.objects.filter(promotion__max_uses_per_customer=1)
+    per_customer = Counter(once.values_list("promotion_id", "customer_id"))
+    assert per_customer and max(per_customer.values()) == 1
 
 
 def test_a_seeded_sent_quote_can_be_accepted_at_the_quoted_total(seeded):

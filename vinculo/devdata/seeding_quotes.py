@@ -5,7 +5,13 @@ renewals) got one, made a few days after entering it and valid for 30 days. Its 
 priced for the "rep" channel as ``sales.pricing`` prices them (the order generator's rules:
 price list by priority and quantity break, option deltas, tax on the line) and the
 opportunity's amount becomes the lines' net amount (subtotal − discounts, tax-free), with
-the same product lines, as ``pipelines.set_opportunity_lines`` leaves it. Then:
+the same product lines, as ``pipelines.set_opportunity_lines`` leaves it. A quote made
+during a seeded campaign (Black Friday 20 %, summer 15 %: the dated percentage coupons) often
+carries its code when the engine would accept it on every day the quote's story needs it:
+the day it was made, the day a won deal accepted it (so its order gets the same discount and
+the redemption), and today for one still open; a once-per-customer code only if none of the
+customer's orders or other quotes used it. The percentage (rounded per line, half up, as the
+engine does) comes off each line before tax. Then:
 
 - won → accepted on the day it was won, with the order ``quotes.accept_quote`` creates
   (channel "rep", the quote's lines and totals, ``external_reference = "quote:<number>"``,
@@ -40,7 +46,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.devdata.seeding_pipeline import Deal, PipelineBatch
 from vinculo.devdata.seeding_sales import DAY, RESERVING, Buyer, OrderGenerator, SalesBatch, money
-from vinculo.sales.models import Opportunity, Quota, Quote
+from vinculo.sales.models import Opportunity, Promotion, Quota, Quote
 
 VALID_DAYS = 30  # as quotes.DEFAULT_VALID_DAYS
 # Share of the opportunities with a late stage that got a quote, by outcome.
@@ -58,6 +64,8 @@ QUOTE_LINE_COLS = ("quote_id", "product_id", "sku", "name", "option_codes", "qua
                    "total")  # fmt: skip
 OPP_LINE_COLS = ("opportunity_id", "product_id", "quantity", "option_codes")
 NO_SHIPPING = '{"shipping": "0.00"}'
+# A quote made while a campaign coupon is valid carries it this often (reps quote the offer).
+COUPON_SHARE = 0.6
 QUOTA_MONTHS_AHEAD = 3
 QUOTA_WINDOW = 3
 
@@ -84,11 +92,33 @@ class QuoteGenerator:
         self.rules = [_("Price list “%(list)s”") % {"list": n} for n in cat.list_names]
         self.catalog_rule = _("Catalog price")
         self.from_units = _("(from %(n)s units)")
+        self.campaigns = self._campaigns()
+        self.used: set[str] = set()
+
+    @staticmethod
+    def _campaigns() -> list[tuple[str, int, int, float, float, str, bool]]:
+        """The seeded coupons a quote may carry: active, dated, a percentage, no minimum, not
+        only for a first order, no overall cap: (code, percent, id, from, to, name, once per
+        customer), in code order."""
+        rows = Promotion.objects.filter(
+            active=True, kind="percent", code__isnull=False, valid_from__isnull=False,
+            valid_to__isnull=False, first_order_only=False, min_amount__isnull=True,
+            max_uses_total__isnull=True, products__isnull=True, categories__isnull=True,
+            customer_tag__isnull=True,
+        ).order_by("code")  # fmt: skip
+        return [
+            (p.code, int(p.value), p.pk, p.valid_from.timestamp(), p.valid_to.timestamp(),
+             p.name, p.max_uses_per_customer is not None)
+            for p in rows
+            if p.max_uses_per_customer in (None, 1) and p.value == int(p.value)
+        ]  # fmt: skip
 
     def customer(self, sales: SalesBatch, pipe: PipelineBatch, b: Buyer, deals: list[Deal],
                  next_iid: int) -> int:  # fmt: skip
         """Quotes of one customer's deals; returns the next free interaction id."""
         rnd = self.rnd
+        # Once-per-customer codes this customer already redeemed (orders made just before).
+        self.used = set(self.og.last_used)
         for deal in deals:
             if deal.late_at is None or rnd.random() >= QUOTED[deal.outcome]:
                 continue
@@ -126,7 +156,6 @@ class QuoteGenerator:
         order_id, order_no = None, ""
         if deal.outcome == "won":
             status, accepted_at = "accepted", end
-            order_id, order_no = self._order(sales, b, deal, number, end, lines, subtotal)
         elif deal.outcome == "lost":
             if expires_s < end:
                 status = "expired"
@@ -136,33 +165,82 @@ class QuoteGenerator:
             status = "expired"
         elif rnd.random() < 0.25 or sent > anchor:
             status, sent_at = "draft", None
+        # The days the coupon must hold: made, accepted (the order), or today while still open.
+        days = [made, end] if status == "accepted" else [made]
+        if status in ("sent", "draft"):
+            days.append(anchor)
+        coupon = self._coupon(days)
+        discount, pricing, codes = 0, NO_SHIPPING, "[]"
+        if coupon is not None:
+            lines, discount, tax_total = self._discounted(lines, coupon[1])
+            pricing, codes = self._pricing(coupon, discount), json.dumps([coupon[0]])
+        if status == "accepted":
+            order_id, order_no = self._order(sales, b, deal, number, end, lines, subtotal,
+                                             coupon, discount)  # fmt: skip
         version = {"draft": 1, "sent": 2, "expired": 3, "rejected": 3, "accepted": 3}[status]
         last = max(t for t in (made, sent_at, accepted_at, rejected_at) if t is not None)
         if status == "expired":
             last = min(anchor, expires_s + DAY)
         ts = og.ts
         row = (qid, ts(made), ts(last), version, number, deal.id, b.id, status,
-               valid_until.isoformat(), "USD" if b.country == "US" else "EUR", "rep", "[]",
-               subtotal / 100, 0.0, tax_total / 100, 0.0, (subtotal + tax_total) / 100,
-               NO_SHIPPING, "", ts(sent_at) if sent_at else None,
+               valid_until.isoformat(), "USD" if b.country == "US" else "EUR", "rep", codes,
+               subtotal / 100, discount / 100, tax_total / 100, 0.0,
+               (subtotal - discount + tax_total) / 100, pricing, "",
+               ts(sent_at) if sent_at else None,
                ts(accepted_at) if accepted_at else None, order_id, deal.owner_id)  # fmt: skip
         if self.rejection:
             row += (ts(rejected_at) if rejected_at else None, reason)
         sales.quotes.append(row)
-        for pos, qty, unit, sub, tax, rate, codes, rule in lines:
+        for pos, qty, unit, sub, tax, rate, opts, rule, disc in lines:
             sales.quote_lines.append((qid, og.cat.ids[pos], og.cat.skus[pos], og.cat.names[pos],
-                                      codes, qty, unit / 100, rule, 0.0, rate / 100, tax / 100,
-                                      (sub + tax) / 100))  # fmt: skip
-            pipe.opportunity_lines.append((deal.id, og.cat.ids[pos], qty, codes))
+                                      opts, qty, unit / 100, rule, disc / 100, rate / 100,
+                                      tax / 100, (sub - disc + tax) / 100))  # fmt: skip
+            pipe.opportunity_lines.append((deal.id, og.cat.ids[pos], qty, opts))
         opp = list(pipe.opportunities[deal.row])
-        opp[11], opp[13] = money(subtotal), self.flag(True)  # amount, amount_from_lines
+        opp[11], opp[13] = money(subtotal - discount), self.flag(True)  # amount, from lines
         pipe.opportunities[deal.row] = tuple(opp)
-        return self._timeline(pipe, b, deal, qid, number, subtotal + tax_total, made, sent_at,
-                              accepted_at, order_no, next_iid)  # fmt: skip
+        return self._timeline(pipe, b, deal, qid, number, subtotal - discount + tax_total, made,
+                              sent_at, accepted_at, order_no, next_iid)  # fmt: skip
+
+    def _coupon(self, days: list[float]) -> tuple[str, int, int, str] | None:
+        """(code, percent, promotion id, name) of a campaign coupon valid on every one of
+        ``days`` (as the engine checks it: from ≤ day < to) and not used up by this customer,
+        taken ``COUPON_SHARE`` of the time; else None. A random number is drawn only for a
+        quote inside a campaign."""
+        for code, pct, pid, start, stop, name, once in self.campaigns:
+            if (once and code in self.used) or not all(start <= d < stop for d in days):
+                continue
+            if self.rnd.random() >= COUPON_SHARE:
+                return None
+            if once:
+                self.used.add(code)
+            return code, pct, pid, name
+        return None
+
+    @staticmethod
+    def _discounted(lines: list[tuple], pct: int) -> tuple[list[tuple], int, int]:
+        """The lines with the percentage off each (rounded half up to the cent, as
+        ``pricing._discount``) and the tax on what is left; returns (lines, discount, tax)."""
+        out, discount, tax_total = [], 0, 0
+        for pos, qty, unit, sub, _tax, rate, opts, rule, _disc in lines:
+            disc = (sub * pct + 50) // 100
+            tax = ((sub - disc) * rate + 5000) // 10000
+            out.append((pos, qty, unit, sub, tax, rate, opts, rule, disc))
+            discount += disc
+            tax_total += tax
+        return out, discount, tax_total
+
+    @staticmethod
+    def _pricing(coupon: tuple[str, int, int, str], discount: int) -> str:
+        """The engine's answer kept on the quote: no shipping, the coupon applied."""
+        code, _pct, pid, name = coupon
+        promotion = {"promotion_id": pid, "name": name, "code": code, "applied": True,
+                     "amount": money(discount), "reason": ""}  # fmt: skip
+        return json.dumps({"shipping": "0.00", "promotions": [promotion]}, ensure_ascii=False)
 
     def _lines(self, b: Buyer, target: int) -> tuple[list[tuple], int, int]:
         """Products near the deal's amount, priced for the rep channel: [(position, quantity,
-        unit, subtotal, tax, tax rate in bp, option codes as JSON, price rule)]."""
+        unit, subtotal, tax, tax rate in bp, option codes as JSON, price rule, discount)]."""
         rnd, og = self.rnd, self.og
         leaves = og.leaf_org if b.is_org else og.leaf_person
         favourites = [leaves[int(rnd.random() * len(leaves))] for _ in range(2)]
@@ -178,29 +256,38 @@ class QuoteGenerator:
             rate = og.cat.tax_bp[pos]
             tax = (sub * rate + 5000) // 10000
             codes = json.dumps([o["code"] for o in opts])
-            lines.append((pos, qty, unit, sub, tax, rate, codes, rule))
+            lines.append((pos, qty, unit, sub, tax, rate, codes, rule, 0))
             subtotal += sub
             tax_total += tax
         return lines, subtotal, tax_total
 
     def _order(self, sales: SalesBatch, b: Buyer, deal: Deal, number: str, at: float,
-               lines: list[tuple], subtotal: int) -> tuple[int, str]:  # fmt: skip
-        """The order ``accept_quote`` creates: the quote's lines at the quoted prices."""
+               lines: list[tuple], subtotal: int, coupon: tuple | None,
+               discount: int) -> tuple[int, str]:  # fmt: skip
+        """The order ``accept_quote`` creates: the quote's lines at the quoted prices, with
+        its coupon (redeemed once the order is confirmed, as ``orders`` records it)."""
         og = self.og
         oid = og.next_order
         og.next_order += 1
         og.orders_made += 1
         status, changes, updated = og._statuses(oid, at, "rep", self.rnd)
-        priced = [[pos, qty, unit, sub, 0, self._options_of(codes)]
-                  for pos, qty, unit, sub, _tax, _rate, codes, _rule in lines]  # fmt: skip
+        priced = [[pos, qty, unit, sub, disc, self._options_of(opts)]
+                  for pos, qty, unit, sub, _tax, _rate, opts, _rule, disc in lines]  # fmt: skip
         tax_total, lines_total = og._lines(sales, oid, priced, reserve=status in RESERVING)
         when = og.ts(at)
         order_no = f"SO-{og.ymd[int((at - og.base) / DAY)]}-S{self.seed}-{og.orders_made}"
         owner = deal.owner_id or og.rep_ids[deal.id % len(og.rep_ids)]
+        codes, pricing = "[]", NO_SHIPPING
+        if coupon is not None:
+            codes = json.dumps([coupon[0]])
+            applied = {"promotion_id": coupon[2], "amount": money(discount), "applied": True}
+            pricing = json.dumps({"shipping": "0.00", "promotions": [applied]})
+            if status not in ("draft", "cancelled"):
+                sales.redemptions.append((coupon[2], b.id, oid, discount / 100, changes[1][3]))
         sales.orders.append((oid, when, og.ts(updated), len(changes), order_no, b.id, "rep",
-                             status, "USD" if b.country == "US" else "EUR", subtotal / 100, 0.0,
-                             tax_total / 100, 0.0, lines_total / 100, "[]", NO_SHIPPING,
-                             f"quote:{number}", when, owner))  # fmt: skip
+                             status, "USD" if b.country == "US" else "EUR", subtotal / 100,
+                             discount / 100, tax_total / 100, 0.0, lines_total / 100, codes,
+                             pricing, f"quote:{number}", when, owner))  # fmt: skip
         sales.statuses.extend(changes)
         return oid, order_no
 

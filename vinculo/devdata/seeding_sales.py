@@ -108,6 +108,8 @@ class OrderGenerator:
         self.next_line = next_line_id
         self.orders_made = 0
         self.reserved: dict[int, int] = defaultdict(int)  # product position -> units
+        # Once-per-customer coupons the last customer's orders redeemed (seeding_quotes reads it).
+        self.last_used: set[str] = set()
         # A buyer is 55 % of customers (stages); ~2.7 lines per order; calibrated rate.
         self.rate_scale = max(0.0, lines_per_customer) / 10.0
         self._days(anchor_s)
@@ -149,6 +151,7 @@ class OrderGenerator:
 
     def customer(self, out: SalesBatch, b: Buyer) -> int:
         """Orders of one customer; returns how many were made."""
+        self.last_used = set()
         beta = BUYING_STAGES.get(b.stage)
         if beta is None or self.rate_scale <= 0:
             return 0
@@ -169,6 +172,7 @@ class OrderGenerator:
             later = DIGITAL[int(rnd.random() * 3)]
             switch_at = rnd.uniform(b.created, min(self.anchor_s, b.created + 1.5 * YEAR))
         ctx = _Customer(b, favourites, primary, later, switch_at, nu)
+        self.last_used = ctx.used
         t = b.created + rnd.expovariate(1 / (3 * DAY))
         made = 0
         rate = lam * self.season_max

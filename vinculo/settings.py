@@ -177,7 +177,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # parses the whole schema and starts with a cold page cache (decision 0015).
     DATABASES["default"]["ENGINE"] = "vinculo.core.db.sqlite"
     DATABASES["default"]["POOL_SIZE"] = int(os.environ.get("VINCULO_SQLITE_POOL_SIZE", "8"))
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("VINCULO_TEST_SQLITE_NAME") or None}
+    # ":memory:" (what None means to Django) spelled out: pytest-django recognises an
+    # in-memory test database by this name or by Django's own engine path, not ours.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("VINCULO_TEST_SQLITE_NAME") or ":memory:"
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -200,3 +200,63 @@ def test_quick_search_finds_visible_matches_past_many_hidden_ones(rep, rep_b):
 def test_quick_search_by_leading_digits_still_finds_phones(jose, rep):
     rows = search.quick(visible_customers(rep), "34 6", limit=8)
     assert [c.name for c in rows] == ["José Núñez García"]
+
+
+# --- the list's search order --------------------------------------------------------------
+
+
+def _listed(client, url: str) -> list[str]:
+    import re
+
+    html = client.get(url).content.decode()
+    return re.findall(r'<a href="/customers/\d+/">([^<]+)</a>', html)
+
+
+def test_a_list_search_shows_the_most_recently_added_matches_first(client_for, rep, rep_b):
+    for first in ["Ana", "Mariano", "Maria", "Zoe"]:
+        services.create_customer(actor=rep, first_name=first, last_name="Pérez", owner_id=rep.pk)
+    services.create_customer(
+        actor=rep_b, first_name="Marisa", last_name="Oculta", owner_id=rep_b.pk
+    )  # another team's: never listed for rep
+    client = client_for(rep)
+    response = client.get("/customers/?q=mari")
+    assert _listed(client, "/customers/?q=mari") == ["Maria Pérez", "Mariano Pérez"]
+    html = response.content.decode()
+    assert 'data-testid="sort-note"' in html
+    # The hidden sort input is empty: typing another search keeps the recent-first order.
+    assert '<input type="hidden" name="sort" value="" form="customer-filters">' in html
+    # Choosing a column sorts the matches by it, and the choice travels with the next search.
+    assert _listed(client, "/customers/?q=mari&sort=name") == ["Maria Pérez", "Mariano Pérez"]
+    assert _listed(client, "/customers/?q=mari&sort=-name") == ["Mariano Pérez", "Maria Pérez"]
+    html = client.get("/customers/?q=perez&sort=-name").content.decode()
+    assert 'value="-name" form="customer-filters"' in html
+    assert 'data-testid="sort-note"' not in html
+    assert _listed(client, "/customers/?q=perez") == [
+        "Zoe Pérez",
+        "Maria Pérez",
+        "Mariano Pérez",
+        "Ana Pérez",
+    ]
+
+
+def test_a_recent_first_search_keeps_the_other_filters_and_pages(client_for, rep):
+    for i in range(55):
+        services.create_customer(
+            actor=rep,
+            first_name=f"Lucía{i:02d}",
+            last_name="Vera",
+            owner_id=rep.pk,
+            stage="customer" if i % 2 else "lead",
+        )
+    client = client_for(rep)
+    first = _listed(client, "/customers/?q=vera")
+    assert len(first) == 50 and first[0] == "Lucía54 Vera" and first[-1] == "Lucía05 Vera"
+    assert _listed(client, "/customers/?q=vera&page=2") == [
+        "Lucía04 Vera",
+        "Lucía03 Vera",
+        "Lucía02 Vera",
+        "Lucía01 Vera",
+        "Lucía00 Vera",
+    ]
+    customers = _listed(client, "/customers/?q=vera&stage=customer")
+    assert customers[:2] == ["Lucía53 Vera", "Lucía51 Vera"] and len(customers) == 27

@@ -29,5 +29,6 @@ def filters_from_querydict(qd: QueryDict) -> CustomerFilters:
         source=(qd.get("source") or "").strip(),
         organization_id=_int(qd.get("organization")),
         attributes={k[5:]: v for k, v in qd.items() if k.startswith("attr.") and v},
-        sort=qd.get("sort") or "name",
+        # A search lists the most recently added matches first unless a column was chosen.
+        sort=qd.get("sort") or ("recent" if (qd.get("q") or "").strip() else "name"),
     )

@@ -68,6 +68,10 @@ def customer_for_user(*, user, pk) -> Customer:
 
 
 SORTABLE = {
+    # A search's default order: the most recently added matches first. SQLite's full-text
+    # index hands its matches over in that order, so a page reads ~50 matches, not all of
+    # them (a first name matches 11k customers at 1M; decision 0014).
+    "recent": "-pk",
     "name": "name",
     "-name": "-name",
     "created": "created_at",
@@ -152,7 +156,7 @@ def filter_customers(qs: QuerySet[Customer], f: CustomerFilters) -> QuerySet[Cus
         # order PostgreSQL walked the city index from "A" to the filtered city, checking the
         # filter on every row before it (4 s for Madrid at 1M).
         sort = "-name" if sort.startswith("-") else "name"
-    return qs.order_by(sort, "pk")
+    return qs.order_by(sort) if sort == "-pk" else qs.order_by(sort, "pk")
 
 
 # Past this many rows before the page's end, the per-branch reads cost more than one query.
@@ -173,6 +177,10 @@ def customer_page(user, f: CustomerFilters, *, offset: int, limit: int) -> list[
     from vinculo.customers import search
 
     end = offset + limit
+    if f.q and f.sort == "recent" and search.backend() == "fts5":
+        page = _recent_matches(user, f, offset=offset, end=end)
+        rows = Customer.objects.filter(pk__in=page).select_related("owner").in_bulk()
+        return [rows[pk] for pk in page if pk in rows]
     if f.q:
         ids = search.matching_ids(f.q)
         if ids is not None:
@@ -232,6 +240,28 @@ def _page_of_ids(user, f: CustomerFilters, ids: list[int], *, offset: int, end: 
     with connection.cursor() as cur:
         cur.execute(sql, params)
         return [row[0] for row in cur.fetchall()]
+
+
+def _recent_matches(user, f: CustomerFilters, *, offset: int, end: int) -> list[int]:
+    """Ids ``offset``..``end`` of the customers matching the search ``f.q`` that ``user`` may
+    see and the other filters keep, most recently added first (SQLite). The full-text index
+    is read in descending rowid order and each match checked against the rest of the WHERE
+    clause until the page is full: ~2 ms for "maria" (11k matches) at 1M, where sorting every
+    visible match by name cost 12-30 ms."""
+    from vinculo.customers import search
+
+    query = search.fts_query(f.q)
+    if not query:
+        return []
+    table = search.FTS_TABLE
+    qs = filter_customers(visible_customers(user), replace(f, q="", sort="recent")).extra(
+        tables=[table],
+        where=[f'"{Customer._meta.db_table}"."id" = {table}.rowid', f"{table} MATCH %s"],
+        params=[query],
+        select={"fts_rowid": f"{table}.rowid"},
+        order_by=["-fts_rowid"],
+    )
+    return list(qs.values_list("pk", flat=True)[offset:end])
 
 
 def _probe_filter() -> bool:

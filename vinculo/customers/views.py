@@ -138,7 +138,10 @@ def customer_list(request):
         "export_url": "/customers/import/export/" + ("?" + base_qs if base_qs else ""),
         "can_create": can(request.user, "customers.create"),
         "can_export": can(request.user, "customers.export"),
-        "sort": sort,
+        # The hidden sort input carries only a column the user chose, so typing a search
+        # after browsing by name still lists the most recent matches first.
+        "sort": request.GET.get("sort", "") if sort in {"name", "recent"} else sort,
+        "sorted_recent": sort == "recent",
     }
     if request.htmx and not request.htmx.history_restore_request:
         response = render(request, "customers/_customer_table.html", context)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -512,23 +513,44 @@ def note_contact(*, customer_id: int, at: dt.datetime | None = None) -> None:
     ).update(last_contact_at=at)
 
 
-def write_scores(*, model: str, scores: Mapping[int, Any], batch: int = 2000) -> int:
+def write_scores(*, model: str, scores: Mapping[int, Any], batch: int = 5000) -> int:
     """Store analytics results under ``Customer.scores[model]`` for the given customer ids and
     return how many customers were written. Other models' scores are kept.
 
     Scores are derived data, not an edit by a person: no audit row, and neither ``version``
     nor ``updated_at`` moves (a score run must not turn someone's open form stale, nor make
-    the warehouse re-extract every customer). Each batch is atomic; re-running is harmless."""
+    the warehouse re-extract every customer). Each batch is atomic; re-running is harmless.
+
+    One SQL statement sets the one key inside the database (SQLite ``json_set``, PostgreSQL
+    ``jsonb ||``) instead of reading every customer's scores into Python and writing them
+    back with ``bulk_update``: at 1M customers that round trip took minutes per model (a
+    2,000-row ``CASE WHEN`` per batch), and a concurrent run of another model could not
+    lose its key between the read and the write."""
     if not model or not model.replace("_", "").isalnum():
         raise ValidationError(_("A score name has only letters, digits and underscores."))
     ids = sorted(scores)
+    db = router.db_for_write(Customer)
+    table = connections[db].ops.quote_name(Customer._meta.db_table)
+    id_col = connections[db].ops.quote_name(Customer._meta.pk.column)
+    postgres = connections[db].vendor == "postgresql"
     written = 0
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
-        with transaction.atomic():
-            rows = list(Customer.objects.filter(pk__in=chunk).only("pk", "scores"))
-            for row in rows:
-                row.scores = {**(row.scores or {}), model: scores[row.pk]}
-            Customer.objects.bulk_update(rows, ["scores"], batch_size=batch)
-        written += len(rows)
+        values = [json.dumps(scores[i]) for i in chunk]
+        with transaction.atomic(using=db), connections[db].cursor() as cursor:
+            if postgres:
+                cursor.execute(
+                    f"UPDATE {table} AS c SET scores = coalesce(c.scores, '{{}}'::jsonb) "
+                    "|| jsonb_build_object(%s::text, v.val::jsonb) "
+                    f"FROM unnest(%s::bigint[], %s::text[]) AS v(id, val) WHERE c.{id_col} = v.id",
+                    [model, chunk, values],
+                )
+            else:
+                path = f'$."{model}"'
+                cursor.executemany(
+                    f"UPDATE {table} SET scores = json_set(coalesce(scores, '{{}}'), %s, json(%s)) "
+                    f"WHERE {id_col} = %s",
+                    [(path, value, i) for i, value in zip(chunk, values, strict=True)],
+                )
+            written += max(cursor.rowcount, 0)
     return written

@@ -107,7 +107,10 @@ def category_values(frames: data.Frames, as_of: dt.date) -> tuple[dict, dict]:
 def next_best_offers(
     X: pd.DataFrame, p: np.ndarray, frames: data.Frames, as_of: dt.date, recent_days: int
 ) -> dict[int, dict]:
-    """The offer per customer (customers who bought every category recently get none)."""
+    """The offer per customer (customers who bought every category recently get none).
+
+    Ranked in one sort of the whole table rather than a sort per customer's group: at 1M
+    customers (400k active × 6 categories) the per-group loop was the run's slowest step."""
     margin, top = category_values(frames, as_of)
     table = pd.DataFrame({"p": p}, index=X.index).reset_index()
     table["expected_margin"] = table["category"].map(margin).fillna(0.0)
@@ -117,21 +120,39 @@ def next_best_offers(
     recent_pairs = pd.MultiIndex.from_frame(recent[["customer_id", "category"]].drop_duplicates())
     pairs = pd.MultiIndex.from_frame(table[["customer_id", "category"]])
     table["recent"] = pairs.isin(recent_pairs)
-    offers = {}
-    for cid, group in table.groupby("customer_id", sort=True):
-        propensity = {r.category: round(float(r.p), 4) for r in group.itertuples()}
-        ranked = group[~group["recent"]].sort_values(["score", "p"], ascending=False)
-        if ranked.empty:
-            offers[int(cid)] = {"category": None, "propensity": propensity}
+    # Best first within a customer: score, then p, then the category's row order (stable).
+    table["row"] = np.arange(len(table))
+    ranked = table[~table["recent"]].sort_values(
+        ["customer_id", "score", "p", "row"], ascending=[True, False, False, True]
+    )
+    ranked["rank"] = ranked.groupby("customer_id", sort=False).cumcount()
+    first = ranked[ranked["rank"] == 0]
+    best = dict(zip(first["customer_id"].tolist(), first.itertuples(index=False), strict=True))
+    alternatives = (
+        ranked[ranked["rank"].isin((1, 2))].groupby("customer_id")["category"].agg(list).to_dict()
+    )
+    offers: dict[int, dict] = {}
+    if table.empty:
+        return offers
+    ordered = table.sort_values(["customer_id", "row"], kind="stable")
+    ids = ordered["customer_id"].to_numpy()
+    categories = ordered["category"].tolist()
+    rounded = [round(v, 4) for v in ordered["p"].tolist()]
+    bounds = np.flatnonzero(np.diff(ids)) + 1
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(ids)], strict=True):
+        cid = int(ids[lo])
+        propensity = dict(zip(categories[lo:hi], rounded[lo:hi], strict=True))
+        b = best.get(cid)
+        if b is None:
+            offers[cid] = {"category": None, "propensity": propensity}
             continue
-        best = ranked.iloc[0]
-        offers[int(cid)] = {
-            "category": best["category"],
-            **top.get(best["category"], {"product_id": None, "sku": None, "product": None}),
-            "p": round(float(best["p"]), 4),
-            "expected_margin": round(float(best["expected_margin"]), 2),
-            "score": round(float(best["score"]), 2),
-            "alternatives": [r.category for r in ranked.iloc[1:3].itertuples()],
+        offers[cid] = {
+            "category": b.category,
+            **top.get(b.category, {"product_id": None, "sku": None, "product": None}),
+            "p": round(float(b.p), 4),
+            "expected_margin": round(float(b.expected_margin), 2),
+            "score": round(float(b.score), 2),
+            "alternatives": alternatives.get(cid, []),
             "propensity": propensity,
         }
     return offers

@@ -10,6 +10,7 @@ first, so runs are repeatable), and its share is its weight over the customer's 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
 
@@ -60,14 +61,24 @@ def compute(as_of) -> pd.DataFrame:
     v["total"] = v.groupby("customer_id")["weight"].transform("sum")
     v["share"] = v["weight"] / v["total"]
     v = v.sort_values(["customer_id", "weight", "channel"], ascending=[True, False, True])
-    shares = v.groupby("customer_id").apply(
-        lambda g: {c: round(float(s), 3) for c, s in zip(g["channel"], g["share"], strict=True)},
-        include_groups=False,
-    )
     best = v.drop_duplicates("customer_id")[["customer_id", "channel", "share"]]
     best = best.set_index("customer_id")
-    best["shares"] = shares
+    best["shares"] = _shares(v)
     return best.reset_index()
+
+
+def _shares(v: pd.DataFrame) -> list[dict[str, float]]:
+    """Each customer's {channel: share}, in ``v``'s order (sorted by customer). One pass over
+    plain lists: a ``groupby().apply`` per customer took most of the run at 1M customers."""
+    ids = v["customer_id"].to_numpy()
+    channels = v["channel"].tolist()
+    shares = [round(s, 3) for s in v["share"].astype(float).tolist()]
+    bounds = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    starts, ends = np.r_[0, bounds], np.r_[bounds, len(ids)]
+    return [
+        dict(zip(channels[lo:hi], shares[lo:hi], strict=True))
+        for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True)
+    ]
 
 
 def run_channels(*, write: bool = True) -> pd.DataFrame:

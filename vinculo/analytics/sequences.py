@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
 
@@ -102,19 +103,37 @@ def compute(*, level: int = 1) -> SequenceResult:
     per_customer: dict[int, dict] = {}
     if not matrix.empty:
         last = _last_orders(level)
-        last = last[last["category"].isin(matrix.index)]
-        rows = matrix.loc[last["category"]].set_index(last["customer_id"].to_numpy())
-        mean = rows.groupby(level=0).mean()
-        cats = last.groupby("customer_id")["category"].apply(list)
-        for cid, row in mean.iterrows():
-            nxt = row[row > 0].sort_values(ascending=False).head(NEXT)
-            per_customer[int(cid)] = {
-                "last": [str(c) for c in cats[cid]],
-                "next": [
-                    {"category": str(c), "probability": round(float(p), 3)} for c, p in nxt.items()
-                ],
-            }
+        per_customer = next_per_customer(matrix, last[last["category"].isin(matrix.index)])
     return SequenceResult(transitions=t, next_by_category=by_cat, next_by_customer=per_customer)
+
+
+def next_per_customer(matrix: pd.DataFrame, last: pd.DataFrame) -> dict[int, dict]:
+    """Customer id → the categories of their last order and the ``NEXT`` likeliest next ones
+    (the mean of those categories' rows of the matrix; ties in the matrix's column order).
+
+    Plain arrays, one pass: a pandas sort per customer took minutes at 1M customers."""
+    if last.empty:
+        return {}
+    last = last.sort_values("customer_id", kind="stable")
+    ids = last["customer_id"].to_numpy()
+    starts = np.r_[0, np.flatnonzero(ids[1:] != ids[:-1]) + 1]
+    ends = np.r_[starts[1:], len(ids)]
+    rows = matrix.loc[last["category"]].to_numpy(dtype=float)
+    mean = np.add.reduceat(rows, starts, axis=0) / (ends - starts)[:, None]
+    top = np.argsort(-mean, axis=1, kind="stable")[:, :NEXT]
+    columns = [str(c) for c in matrix.columns]
+    categories = last["category"].astype(str).tolist()
+    out = {}
+    for i, (lo, hi) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        out[int(ids[lo])] = {
+            "last": categories[lo:hi],
+            "next": [
+                {"category": columns[j], "probability": round(float(mean[i, j]), 3)}
+                for j in top[i].tolist()
+                if mean[i, j] > 0
+            ],
+        }
+    return out
 
 
 def run_sequences(*, level: int = 1, min_support: float = 0.01, write: bool = True):

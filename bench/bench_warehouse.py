@@ -10,6 +10,10 @@ Environment:
   BENCH_DATABASES             "sqlite,postgresql" (default both)
   BENCH_WAREHOUSE_PG_URL      default postgres://postgres@127.0.0.1:5432/vinculo_bench_warehouse
   BENCH_WAREHOUSE_CHANGE      share of orders/customers changed before the incremental run (0.01)
+  BENCH_WAREHOUSE_MODELS      after the ETL, run the analytics models (what `vinculo analytics
+                              all` runs) and print seconds, CPU seconds, peak RSS and customers
+                              scored per model: "all" or a comma list (rfm,clusters,churn...);
+                              unset = ETL only. They write scores into the bench database.
 
 The seeded database lives in bench/out/ and is reused while its size matches. If the seeder
 does not create orders yet, the bench adds them with bulk_create (2 lines per order).
@@ -103,7 +107,44 @@ def child(db: str) -> int:
     changed = change_some(float(os.environ.get("BENCH_WAREHOUSE_CHANGE", "0.01")))
     results.append((f"incremental, {changed}", *peak_of(warehouse.refresh)))
     report(console, db, results)
-    return 0
+    models = os.environ.get("BENCH_WAREHOUSE_MODELS", "").strip()
+    return run_models(console, db, models) if models else 0
+
+
+def run_models(console, db: str, which: str) -> int:
+    """Each model as ``vinculo analytics all`` runs it (defaults, scores written), timed:
+    wall and CPU seconds, and the process's peak RSS during that model alone."""
+    from rich.table import Table
+
+    from vinculo.analytics import cli_models
+
+    names = cli_models.EVERY if which == "all" else [m.strip() for m in which.split(",")]
+    unknown = [m for m in names if m not in cli_models.EVERY]
+    if unknown:
+        console.print(f"[red]unknown models {unknown}; choose from {cli_models.EVERY}[/red]")
+        return 1
+    table = Table(title=f"Analytics models on {db} (after the ETL)")
+    for col in ("model", "seconds", "CPU s", "peak RSS", "customers scored"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    total_s = total_cpu = 0.0
+    failed = False
+    for model in names:
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            _result, peak = peak_of(cli_models.runner(model, {}))
+            scored = f"{cli_models.run_report(model)['customers_scored'] or 0:,}"
+        except Exception as exc:  # report the failure and go on, like `analytics all`
+            peak, scored, failed = float("nan"), f"failed: {exc!r}"[:60], True
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        total_s, total_cpu = total_s + seconds, total_cpu + cpu
+        table.add_row(model, f"{seconds:.1f}", f"{cpu:.1f}", f"{peak:,.0f} MiB", scored)
+    table.add_row("total", f"{total_s:.1f}", f"{total_cpu:.1f}", "", "")
+    console.print(table)
+    console.print(
+        "CPU s counts this process only (DuckDB threads included); peak RSS is the process's "
+        "during that model (Linux resets it per model)."
+    )
+    return 1 if failed else 0
 
 
 def peak_of(fn, **kwargs):

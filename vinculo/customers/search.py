@@ -133,9 +133,9 @@ def sorted_without_index(qs: QuerySet) -> QuerySet:
     from django.db.models.functions import Coalesce
 
     order = []
-    for i, name in enumerate(qs.query.order_by):
+    for name in qs.query.order_by:
         field = name.lstrip("-")
-        if field == "pk" and i:  # the tie-breaker; as the first key ("recent") it is wrapped
+        if field == "pk":
             order.append(name)
             continue
         expr = Coalesce(F(field), F(field))

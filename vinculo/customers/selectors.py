@@ -189,8 +189,14 @@ def customer_page(user, f: CustomerFilters, *, offset: int, limit: int) -> list[
             rows = Customer.objects.filter(pk__in=page).select_related("owner").in_bulk()
             return [rows[pk] for pk in page]
         if search.backend() == "trigram":
-            # PostgreSQL: the trigram index's matches, sorted (not an index walk).
-            qs = search.sorted_without_index(filter_customers(visible_customers(user), f))
+            # PostgreSQL: the trigram index's matches, sorted (not an index walk): walking the
+            # (owner, name) index checking each row took 0.6 s for a first name. Most recent
+            # first, the planner may walk the primary key backwards instead, which it does
+            # for common words ("+34 6": 767 -> 1.4 ms, "maria" 27 -> 10 ms at 1M) and not for
+            # rare ones, where the index's few matches are cheaper (decision 0014).
+            qs = filter_customers(visible_customers(user), f)
+            if f.sort != "recent":
+                qs = search.sorted_without_index(qs)
             return list(qs.select_related("owner")[offset:end])
     branches = visibility_branches(user)
     single = branches is None or len(branches) == 1 or end > BRANCH_PAGE_MAX

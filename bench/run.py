@@ -13,6 +13,7 @@ Environment:
   BENCH_CLIENTS                     concurrent clients (processes; default 4)
   BENCH_REQUESTS                    requests per scenario (default 120)
   BENCH_BUDGET_MS                   p95 budget (default 50)
+  BENCH_ONLY                        only the scenarios whose label contains this
   BENCH_PAGE_CACHE                  1 (default): before measuring a database, drop the other
                                     one's files from the page cache and read this one's once
 
@@ -358,7 +359,10 @@ def measure(console) -> list[dict]:
     clients = env_int("BENCH_CLIENTS", 4)
     requests = env_int("BENCH_REQUESTS", 120)
     results = []
+    only = os.environ.get("BENCH_ONLY", "")
     for label, username, urls, headers in scenarios():
+        if only not in label:
+            continue
         if not urls:
             results.append({"label": label, "missing": "no sample data"})
             continue

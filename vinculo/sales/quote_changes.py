@@ -15,8 +15,6 @@ from django.utils.translation import gettext as _
 
 from vinculo.core import audit
 from vinculo.core.errors import NotFound, ValidationError
-from vinculo.interactions import services as interaction_services
-from vinculo.interactions.models import Interaction
 from vinculo.sales import quotes
 from vinculo.sales.models import Quote
 from vinculo.sales.pricing import CartLine, price_cart
@@ -24,28 +22,6 @@ from vinculo.sales.pricing import CartLine, price_cart
 S = Quote.Status
 MAX_REASON = 500
 REVISABLE = (S.SENT, S.REJECTED, S.EXPIRED)
-
-
-def _note(actor, quote: Quote, subject: str, body: str = "") -> None:
-    interaction_services.log_interaction(
-        actor=actor,
-        customer_id=quote.customer_id,
-        kind=Interaction.Kind.NOTE,
-        subject=subject[:255],
-        body=body,
-        related=quote,
-    )
-
-
-def _cart(quote: Quote) -> list[CartLine]:
-    return [
-        CartLine(ln.product_id, ln.quantity, tuple(ln.option_codes)) for ln in quote.lines.all()
-    ]
-
-
-def _shipping(quote: Quote) -> Decimal:
-    pricing = quote.pricing if isinstance(quote.pricing, dict) else {}
-    return Decimal(str(pricing.get("shipping", "0")))
 
 
 # --- edit a draft -------------------------------------------------------------------------------
@@ -106,14 +82,14 @@ def update_quote(
             "status",
             _("Only a draft quote can be edited; revise this one to make a new draft."),
         )
-    cart = list(lines) if lines is not None else _cart(quote)
+    cart = list(lines) if lines is not None else quotes.quote_cart(quote)
     if not cart:
         raise ValidationError.for_field("lines", _("Add at least one product line."))
     if valid_until is not None:
         _check_valid_until(valid_until)
     codes = quote.coupon_codes if coupon_codes is None else coupon_codes
     codes = [c.strip().upper() for c in codes if c and c.strip()]
-    ship = _shipping(quote) if shipping is None else _parse_shipping(shipping)
+    ship = quotes.quote_shipping(quote) if shipping is None else _parse_shipping(shipping)
     result = price_cart(
         lines=cart,
         customer_id=quote.customer_id,
@@ -178,7 +154,7 @@ def reject_quote(
         customer_id=quote.customer_id,
         changes={"status": [S.SENT.value, S.REJECTED.value], "rejection_reason": [None, reason]},
     )
-    _note(
+    quotes.note(
         actor,
         quote,
         _("Quote %(number)s rejected: %(reason)s") % {"number": quote.number, "reason": reason},
@@ -223,7 +199,7 @@ def _expire_one(quote_id: int, today: dt.date) -> bool:
         customer_id=quote.customer_id,
         changes={"status": [before, S.EXPIRED.value]},
     )
-    _note(
+    quotes.note(
         None,
         quote,
         _("Quote %(number)s expired (valid until %(date)s)")
@@ -252,13 +228,13 @@ def revise_quote(*, actor, quote_id: int, valid_days: int = quotes.DEFAULT_VALID
     return quotes.create_quote(
         actor=actor,
         customer_id=original.customer_id,
-        lines=_cart(original),
+        lines=quotes.quote_cart(original),
         opportunity_id=original.opportunity_id,
         valid_days=valid_days,
         coupon_codes=original.coupon_codes,
         currency=original.currency,
         channel=original.channel,
-        shipping=_shipping(original),
+        shipping=quotes.quote_shipping(original),
         notes=original.notes,
         revises_id=original.pk,
     )

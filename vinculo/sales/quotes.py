@@ -32,6 +32,30 @@ MAX_VALID_DAYS = 365
 OPEN_STATUSES = (Quote.Status.DRAFT, Quote.Status.SENT)
 
 
+def note(actor, quote: Quote, subject: str, body: str = "") -> None:
+    """A note about ``quote`` on its customer's timeline."""
+    interaction_services.log_interaction(
+        actor=actor,
+        customer_id=quote.customer_id,
+        kind=Interaction.Kind.NOTE,
+        subject=subject[:255],
+        body=body,
+        related=quote,
+    )
+
+
+def quote_cart(quote: Quote) -> list[CartLine]:
+    """The quote's lines as a cart for the pricing engine."""
+    return [
+        CartLine(ln.product_id, ln.quantity, tuple(ln.option_codes)) for ln in quote.lines.all()
+    ]
+
+
+def quote_shipping(quote: Quote) -> Decimal:
+    pricing = quote.pricing if isinstance(quote.pricing, dict) else {}
+    return Decimal(str(pricing.get("shipping", "0")))
+
+
 def _number() -> str:
     return timezone.now().strftime("Q-%Y%m%d-") + get_random_string(
         5, "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -92,13 +116,7 @@ def create_quote(
         subject = _("Quote %(number)s made, revising %(old)s: %(total)s %(currency)s") % values
     else:
         subject = _("Quote %(number)s made: %(total)s %(currency)s") % values
-    interaction_services.log_interaction(
-        actor=actor,
-        customer_id=customer.pk,
-        kind=Interaction.Kind.NOTE,
-        subject=subject[:255],
-        related=quote,
-    )
+    note(actor, quote, subject)
     return quote
 
 
@@ -401,17 +419,14 @@ def accept_quote(*, actor, quote_id: int, channel: str = "rep"):
         )
     if quote.status not in OPEN_STATUSES:
         raise ValidationError.for_field("status", _("This quote can no longer be accepted."))
-    lines = [
-        CartLine(ln.product_id, ln.quantity, tuple(ln.option_codes)) for ln in quote.lines.all()
-    ]
     order = orders.create_order(
         actor=actor,
         customer_id=quote.customer_id,
-        lines=lines,
+        lines=quote_cart(quote),
         channel=channel,
         currency=quote.currency,
         coupon_codes=quote.coupon_codes,
-        shipping=Decimal(quote.pricing.get("shipping", "0")),
+        shipping=quote_shipping(quote),
         external_reference=f"quote:{quote.number}",
     )
     if order.total != quote.total:
@@ -429,14 +444,10 @@ def accept_quote(*, actor, quote_id: int, channel: str = "rep"):
         customer_id=quote.customer_id,
         changes={"status": ["sent", "accepted"], "order": [None, order.number]},
     )
-    interaction_services.log_interaction(
-        actor=actor,
-        customer_id=quote.customer_id,
-        kind=Interaction.Kind.NOTE,
-        subject=(
-            _("Quote %(number)s accepted: order %(order)s")
-            % {"number": quote.number, "order": order.number}
-        )[:255],
-        related=quote,
+    note(
+        actor,
+        quote,
+        _("Quote %(number)s accepted: order %(order)s")
+        % {"number": quote.number, "order": order.number},
     )
     return order

@@ -140,7 +140,7 @@ def customer_list(request):
         "can_export": can(request.user, "customers.export"),
         # The hidden sort input carries only a column the user chose, so typing a search
         # after browsing by name still lists the most recent matches first.
-        "sort": request.GET.get("sort", "") if sort in {"name", "recent"} else sort,
+        "sort": request.GET.get("sort", ""),
         "sorted_recent": sort == "recent",
     }
     if request.htmx and not request.htmx.history_restore_request:

@@ -75,6 +75,15 @@ def main() -> int:
 # --- child: one database -----------------------------------------------------------------------
 
 
+def seed_size() -> tuple[int, int, int]:
+    """(customers, interactions per customer, order lines per customer) to seed."""
+    return (
+        env_int("BENCH_CUSTOMERS", 1_000_000),
+        env_int("BENCH_INTERACTIONS_PER_CUSTOMER", 5),
+        env_int("BENCH_LINES_PER_CUSTOMER", 10),
+    )
+
+
 def database_url(db: str, customers: int, ipc: int, lpc: int) -> str:
     if db == "sqlite":
         return f"sqlite:///{OUT / f'bench-{customers}-{ipc}-{lpc}.sqlite3'}"
@@ -101,9 +110,7 @@ def child(db: str) -> int:
     from rich.console import Console
 
     console = Console()
-    customers = env_int("BENCH_CUSTOMERS", 1_000_000)
-    ipc = env_int("BENCH_INTERACTIONS_PER_CUSTOMER", 5)
-    lpc = env_int("BENCH_LINES_PER_CUSTOMER", 10)
+    customers, ipc, lpc = seed_size()
     url = database_url(db, customers, ipc, lpc)
     marker = OUT / f"{'sqlite' if db == 'sqlite' else 'postgresql'}.json"
     info = json.loads(marker.read_text()) if marker.exists() else {}
@@ -216,9 +223,7 @@ def page_cache_for(db: str, url: str, console) -> None:
     (``BENCH_PAGE_CACHE=0`` skips it too)."""
     if os.environ.get("BENCH_PAGE_CACHE", "1") == "0" or not hasattr(os, "posix_fadvise"):
         return
-    customers = env_int("BENCH_CUSTOMERS", 1_000_000)
-    ipc = env_int("BENCH_INTERACTIONS_PER_CUSTOMER", 5)
-    lpc = env_int("BENCH_LINES_PER_CUSTOMER", 10)
+    customers, ipc, lpc = seed_size()
     other = "postgresql" if db == "sqlite" else "sqlite"
     dropped = 0
     for path in _database_files(other, database_url(other, customers, ipc, lpc)):

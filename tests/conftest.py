@@ -126,11 +126,11 @@ def smtp_sink(settings):
 
 
 @pytest.fixture(autouse=True)
-def _no_custom_fields_kept_from_another_test():
-    """The 360° page keeps the active custom fields per process for a few seconds
-    (customers.selectors_detail); a test's fields are rolled back without a delete signal."""
-    from vinculo.customers import selectors_detail
+def _nothing_kept_from_another_test():
+    """Pages keep small tables (custom fields, staff, teams) per process for a few seconds
+    (core.process_cache); a test's rows are rolled back without a delete signal."""
+    from vinculo.core import process_cache
 
-    selectors_detail.forget_fields()
+    process_cache.forget_all()
     yield
-    selectors_detail.forget_fields()
+    process_cache.forget_all()

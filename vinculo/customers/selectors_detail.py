@@ -8,50 +8,31 @@ it the same work every request. Here:
   customers sits below interactions in the layer contract and does not import its models).
 - ``active_fields_shown``: the active custom fields, kept per process. They change only when
   an admin edits a field: a save or delete in this process drops the copy at once, and other
-  processes read the table again after ``FIELDS_TTL`` seconds. Forms, imports and validation
-  keep reading the table (they must never check against a stale definition).
+  processes read the table again after a few seconds (core.process_cache). Forms, imports
+  and validation keep reading the table (they must never check against a stale definition).
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from django.db import connection, transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.db import connection
 
+from vinculo.core.process_cache import ProcessCache
 from vinculo.customers.models import Customer, CustomField, Tag
 
-FIELDS_TTL = 5.0  # seconds another process may show a just-edited field's old label
 
-_fields: tuple[float, list[CustomField]] | None = None
+def _load_fields() -> list[CustomField]:
+    return list(CustomField.objects.filter(active=True).order_by("group", "position", "key"))
+
+
+_fields = ProcessCache("custom_fields_shown", _load_fields, models=(CustomField,))
 
 
 def active_fields_shown() -> list[CustomField]:
     """The active custom fields in display order (group, position, key); read-only objects
     shared between requests."""
-    global _fields
-    now = time.monotonic()
-    cached = _fields
-    if cached is not None and now - cached[0] < FIELDS_TTL:
-        return cached[1]
-    fields = list(CustomField.objects.filter(active=True).order_by("group", "position", "key"))
-    _fields = (now, fields)
-    return fields
-
-
-@receiver(post_save, sender=CustomField, dispatch_uid="customers.fields_shown.save")
-@receiver(post_delete, sender=CustomField, dispatch_uid="customers.fields_shown.delete")
-def _forget_fields(**_kwargs) -> None:
-    forget_fields()
-    # Read again once the edit is committed, not a copy taken inside its transaction.
-    transaction.on_commit(forget_fields)
-
-
-def forget_fields() -> None:
-    global _fields
-    _fields = None
+    return _fields.get()
 
 
 @dataclass(frozen=True)

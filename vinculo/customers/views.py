@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from vinculo.accounts import directory
 from vinculo.accounts.models import Team
 from vinculo.accounts.permissions import can, require
 from vinculo.core.errors import Conflict, ValidationError
@@ -158,9 +159,9 @@ def _join(*parts: str) -> str:
 
 def _filter_options(request) -> dict:
     attr_fields = []
-    for cf in CustomField.objects.filter(
-        active=True, type__in=[CustomField.Type.CHOICE, CustomField.Type.BOOLEAN]
-    ).order_by("group", "position", "key"):
+    for cf in active_fields_shown():
+        if cf.type not in (CustomField.Type.CHOICE, CustomField.Type.BOOLEAN):
+            continue
         if cf.type == CustomField.Type.BOOLEAN:
             choices = [("true", _("Yes")), ("false", _("No"))]
         else:
@@ -174,13 +175,13 @@ def _filter_options(request) -> dict:
                 "value": request.GET.get(f"attr.{cf.key}", ""),
             }
         )
-    users = get_user_model().objects.filter(is_active=True).order_by("username")
     return {
         "f": request.GET,
         "kinds": Customer.Kind.choices,
         "stages": Customer.Stage.choices,
-        "owners": users.only("pk", "username", "first_name", "last_name"),
-        "teams": Team.objects.only("pk", "name"),
+        # Kept per process for a few seconds (core.process_cache): shown, not checked.
+        "owners": directory.active_staff(),
+        "teams": directory.teams(),
         "attr_filters": attr_fields,
     }
 

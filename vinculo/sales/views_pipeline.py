@@ -8,7 +8,6 @@ import datetime as dt
 from dataclasses import replace
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.shortcuts import redirect, render
@@ -19,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from vinculo.accounts.models import Team
+from vinculo.accounts.directory import active_staff_by_name, teams
 from vinculo.accounts.permissions import can, require
 from vinculo.core.errors import Conflict, NotFound, ValidationError
 from vinculo.core.fast import fast_reverse
@@ -52,7 +51,8 @@ def _int(value) -> int | None:
 
 
 def _owners():
-    return get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
+    """Active staff for owner filters and card labels (kept per process, accounts.directory)."""
+    return active_staff_by_name()
 
 
 def _pipeline(pipeline_id) -> Pipeline:
@@ -529,7 +529,7 @@ def forecast_view(request):
             "group_by": group_by,
             "groups": [("owner", _("Rep")), ("team", _("Team")), ("pipeline", _("Pipeline"))],
             "pipelines": Pipeline.objects.all(),
-            "teams": Team.objects.order_by("name"),
+            "teams": teams(),
             "owners": _owners(),
             "f": {k: _int(g.get(k)) for k in ("pipeline", "team", "owner")},
         },

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -15,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from vinculo.accounts.directory import active_staff_by_name
 from vinculo.accounts.permissions import can, require
 from vinculo.core.errors import Conflict, ValidationError
 from vinculo.core.http import add_field_errors, domain_errors_to_http
@@ -215,9 +215,7 @@ def quote_list(request):
             "columns": columns,
             "base_qs": base.urlencode(),
             "statuses": Q.choices,
-            "owners": get_user_model()
-            .objects.filter(is_active=True)
-            .order_by("first_name", "username"),
+            "owners": active_staff_by_name(),
             "f": {
                 "status": status,
                 "customer": customer_q,

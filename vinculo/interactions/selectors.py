@@ -85,7 +85,22 @@ def task_for_user(*, user, pk) -> Task:
 def my_day(*, user, today: dt.date | None = None) -> dict[str, QuerySet[Task]]:
     """Open tasks of ``user``: overdue, due today, upcoming (next 7 days)."""
     today = today or timezone.localdate()
-    base = Task.objects.filter(assignee=user, done_at__isnull=True).select_related("customer")
+    # What a task row shows (interactions.task_rows) and its customer's name, not whole
+    # customer rows with their custom fields' JSON.
+    base = (
+        Task.objects.filter(assignee=user, done_at__isnull=True)
+        .select_related("customer")
+        .only(
+            "id",
+            "title",
+            "due_date",
+            "priority",
+            "done_at",
+            "assignee_id",
+            "customer_id",
+            "customer__name",
+        )
+    )
     return {
         "overdue": base.filter(due_date__lt=today).order_by("due_date", "-priority", "id"),
         "today": base.filter(due_date=today).order_by("-priority", "id"),

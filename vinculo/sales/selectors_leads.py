@@ -173,6 +173,28 @@ QUEUE_ORDER = ("-score", "created_at", "id")
 TEAM_COUNT_CAP = 1000
 
 
+# What a queue item shows (label_leads, lead_queue_items), with its customer's name and
+# contacts; not whole customer rows with their custom fields' JSON.
+QUEUE_FIELDS = (
+    "id",
+    "version",
+    "status",
+    "source",
+    "campaign",
+    "created_at",
+    "score",
+    "score_fit",
+    "score_engagement",
+    "score_reasons",
+    "owner_id",
+    "customer_id",
+    "customer__name",
+    "customer__company_name",
+    "customer__email",
+    "customer__phone",
+)
+
+
 def _queue_rows(base: QuerySet[Lead], owner_id: int, limit: int) -> list[Lead]:
     """The first ``limit`` open leads of ``owner_id`` in queue order. "status IN (open)" cannot
     be read in score order from any index, so one query sorted every open lead of the owner
@@ -186,14 +208,22 @@ def _queue_rows(base: QuerySet[Lead], owner_id: int, limit: int) -> list[Lead]:
     if not ids:
         return []
     return list(
-        Lead.objects.filter(pk__in=ids).select_related("customer").order_by(*QUEUE_ORDER)[:limit]
+        Lead.objects.filter(pk__in=ids)
+        .select_related("customer")
+        .only(*QUEUE_FIELDS)
+        .order_by(*QUEUE_ORDER)[:limit]
     )
 
 
 def queue_for(*, user, limit: int) -> list[Lead]:
     """The user's open leads to call first: highest score, then the one waiting longest (the
-    first ``limit``)."""
-    return _queue_rows(visible_leads(user), user.pk, limit)
+    first ``limit``). A lead the user owns is visible to them whatever the other branches of
+    the rule (visible_leads), so the queue reads the user's leads without them: three
+    conditions less to build for each of its four queries, and no managed-teams lookup."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    own = Lead.objects.filter(customer__merged_into__isnull=True)
+    return _queue_rows(own, user.pk, limit)
 
 
 def label_leads(leads: list[Lead], *, queue: bool = False) -> list[Lead]:

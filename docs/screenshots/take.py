@@ -1,6 +1,6 @@
 """Take the README's screenshots from a running demo (`make demo`), in Debian's Chromium.
 
-    .venv/bin/python docs/screenshots/take.py [http://127.0.0.1:8000]
+    .venv/bin/python docs/screenshots/take.py [http://127.0.0.1:8000] [name ...]
 
 Signs in as the demo users and saves one PNG per page next to this file. Pages that do not
 exist in this build are skipped with a message, so the script works at every commit."""
@@ -13,7 +13,9 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 HERE = Path(__file__).parent
-BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+ARGV = sys.argv[1:]
+BASE = ARGV.pop(0) if ARGV and ARGV[0].startswith("http") else "http://127.0.0.1:8000"
+ONLY = set(ARGV)  # names of the shots to take again; none: all of them
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -33,6 +35,8 @@ SHOTS = [
     ("products", "manager", "/sales/catalog/", "en"),
     ("orders", "manager", "/sales/orders/", "en"),
     ("quotes", "manager", "/sales/quotes/", "en"),
+    # A sent quote: accept, reject with a reason, or revise into a new draft.
+    ("quote-detail", "manager", "first-sent-quote", "en"),
     ("price-check", "manager", "/sales/catalog/price-check/", "en"),
     ("duplicates", "admin", "/customers/duplicates/", "en"),
     ("dashboard-executive", "analyst", "/analytics/", "en"),
@@ -60,10 +64,14 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 860})
-        for name, user, path, language in SHOTS:
+        shots = [s for s in SHOTS if not ONLY or s[0] in ONLY]
+        for name, user, path, language in shots:
             login(page, user, language)
             if path == "first-customer":
                 page.goto(f"{BASE}/customers/")
+                page.locator("main table tbody a").first.click()
+            elif path == "first-sent-quote":
+                page.goto(f"{BASE}/sales/quotes/?status=sent")
                 page.locator("main table tbody a").first.click()
             else:
                 response = page.goto(f"{BASE}{path}")
@@ -74,7 +82,7 @@ def main() -> None:
             page.screenshot(path=str(HERE / f"{name}.png"))
             print(f"saved {name}.png")
         # Restore the demo users' language.
-        for user in {s[1] for s in SHOTS}:
+        for user in {s[1] for s in shots}:
             login(page, user, "en")
         browser.close()
 

@@ -69,6 +69,33 @@ def test_parent_category_shows_its_subcategories_products(client_for, rep, admin
     assert 'Electronics</a> <small class="muted">(2)</small>' in html
 
 
+def test_tree_counts_follow_products_added_and_moved_between_pages(client_for, rep, admin, tree):
+    """The side panel's tree is kept per process (core.process_cache); a product saved in
+    the process shows in the counts on the next page."""
+    client = client_for(rep)
+    make_products(admin, 1, prefix="PH", category=tree["phones"])
+    assert 'Books</a> <small class="muted">(0)</small>' in client.get(BASE).content.decode()
+    (book,) = make_products(admin, 1, prefix="BK", category=tree["books"])
+    html = client.get(BASE).content.decode()
+    assert 'Books</a> <small class="muted">(1)</small>' in html
+    assert 'Electronics</a> <small class="muted">(1)</small>' in html
+    book.category = tree["phones"]
+    book.save(update_fields=["category"])
+    html = client.get(BASE).content.decode()
+    assert 'Books</a> <small class="muted">(0)</small>' in html
+    assert 'Electronics</a> <small class="muted">(2)</small>' in html
+    # The current category is marked on this page only, not on the shared tree.
+    def current(params):
+        html = client.get(BASE, params).content.decode()
+        panel = html.split('<ul class="category-tree">', 1)[1].split("</ul>", 1)[0]
+        return [li for li in panel.split("<li") if 'aria-current="true"' in li]
+
+    (marked,) = current({"category": tree["books"].pk})
+    assert ">Books</a>" in marked
+    (marked,) = current({})
+    assert ">All products</a>" in marked
+
+
 def test_search_by_sku_or_name_finds_variants_too(client_for, rep, admin):
     shirt = catalog.create_product(actor=admin, sku="SHIRT", name="Shirt", price="20")
     catalog.generate_variants(actor=admin, template_id=shirt.pk, attributes={"Size": ["S", "M"]})

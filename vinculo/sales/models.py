@@ -91,7 +91,17 @@ class Product(VersionedModel):
 
     class Meta:
         ordering = ["name", "sku"]
-        indexes = [models.Index(fields=["category", "active"]), models.Index(fields=["parent"])]
+        indexes = [
+            models.Index(fields=["category", "active"]),
+            models.Index(fields=["parent"]),
+            # The catalog page's default order (templates and plain products by name): the
+            # first page is read from the index instead of sorting the whole catalog.
+            models.Index(
+                fields=["name", "sku"],
+                condition=models.Q(parent__isnull=True),
+                name="product_top_name",
+            ),
+        ]
         verbose_name = _("product")
         verbose_name_plural = _("products")
 

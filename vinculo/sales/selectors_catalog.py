@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from vinculo.core.errors import NotFound
 from vinculo.core.fast import fast_reverse
+from vinculo.core.process_cache import ProcessCache
 from vinculo.sales.models import (
     BundleItem,
     Category,
@@ -64,7 +65,13 @@ class CategoryNode:
 
 
 def category_tree() -> list[CategoryNode]:
-    """Every category in tree order (by path), with its depth and product counts."""
+    """Every category in tree order (by path), with its depth and product counts. Kept per
+    process for a few seconds (core.process_cache): the list's side panel counted the whole
+    catalog on every page. Read-only nodes shared between requests."""
+    return _tree.get()
+
+
+def _load_tree() -> list[CategoryNode]:
     cats = list(Category.objects.annotate(n=Count("products")).order_by("path"))
     totals = {c.path: 0 for c in cats}
     for c in cats:
@@ -75,6 +82,9 @@ def category_tree() -> list[CategoryNode]:
             if key in totals:
                 totals[key] += c.n
     return [CategoryNode(c, c.path.count("/"), c.n, totals[c.path]) for c in cats]
+
+
+_tree = ProcessCache("category_tree", _load_tree, models=(Category, Product))
 
 
 def category_or_404(pk) -> Category:

@@ -6,6 +6,7 @@ are in views_catalog_prices."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -64,8 +65,9 @@ def product_list(request):
     qs = products(search=search, category=category, active=active, sort=sort)
     page = list_page(qs, g.get("page"), size=PAGE_SIZE)
     label_products(page.object_list)
-    tree = category_tree()
-    # The tree's links, built once (the template rebuilt each from four lookups per category).
+    # Copies: the tree is shared between requests (kept per process), the links are this
+    # page's. Built once here (the template rebuilt each from four lookups per category).
+    tree = [replace(node) for node in category_tree()]
     tail = (f"&q={quote(search)}" if search else "") + f"&active={active_param}"
     for node in tree:
         node.href = f"?category={node.category.pk}{tail}"

@@ -61,8 +61,15 @@ def visible_customers(user) -> QuerySet[Customer]:
 
 def customer_for_user(*, user, pk) -> Customer:
     """One customer the user may see, or NotFound (hidden and missing look alike)."""
+    # The organization is shown by name: its attributes' and scores' JSON are not decoded
+    # (they load on first use if a caller needs them).
     try:
-        return visible_customers(user).select_related("owner", "team", "organization").get(pk=pk)
+        return (
+            visible_customers(user)
+            .select_related("owner", "team", "organization")
+            .defer("organization__attributes", "organization__scores")
+            .get(pk=pk)
+        )
     except (Customer.DoesNotExist, ValueError, TypeError):
         raise NotFound(_("Customer not found.")) from None
 

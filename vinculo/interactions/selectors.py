@@ -117,6 +117,22 @@ def open_task_count(*, customer_id: int) -> int:
 # --- Timeline pages (keyset pagination) --------------------------------------------------------
 
 TIMELINE_PAGE_SIZE = 20
+TIMELINE_FIELDS = (
+    "id",
+    "customer_id",
+    "kind",
+    "channel",
+    "direction",
+    "subject",
+    "body",
+    "outcome",
+    "duration_seconds",
+    "occurred_at",
+    "user_id",
+    "user__username",
+    "user__first_name",
+    "user__last_name",
+)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -165,8 +181,17 @@ def timeline_page(
         # "occurred_at <= ts" bounds the index scan; the OR breaks ties on id.
         qs = qs.filter(Q(occurred_at__lte=ts) & (Q(occurred_at__lt=ts) | Q(id__lt=pk)))
     # The items show a follow-up's title, due date and state, not its assignee: no user
-    # join and no user objects (~0.5 ms of a 360° page).
-    qs = qs.prefetch_related(Prefetch("follow_ups", queryset=Task.objects.order_by("id")))
+    # join and no user objects (~0.5 ms of a 360° page). Only the columns an item prints
+    # (interactions.timeline_items) and the author's name: not the timestamps, versions and
+    # links it does not show, nor the author's whole account row.
+    qs = qs.only(*TIMELINE_FIELDS).prefetch_related(
+        Prefetch(
+            "follow_ups",
+            queryset=Task.objects.only(
+                "id", "interaction_id", "title", "due_date", "done_at"
+            ).order_by("id"),
+        )
+    )
     rows = list(qs[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]

@@ -52,6 +52,26 @@ def test_board_renders_columns_with_totals(client_for, rep, sales):
     assert 'id="move-' in html and "Deal 0" in html
 
 
+def test_board_shows_a_stage_or_pipeline_change_at_once(client_for, rep, manager, sales):
+    """Pipelines and stages are kept per process (sales.pipelines.pipelines_shown); a change
+    saved in the process shows on the next page, another process's within seconds."""
+    client = client_for(rep)
+    assert 'data-testid="column-proposal"' in client.get(BOARD).content.decode()
+    proposal = stage(sales, "Proposal")
+    proposal.name = "Offer sent"
+    proposal.save(update_fields=["name"])
+    html = client.get(BOARD).content.decode()
+    assert 'data-testid="column-offer-sent"' in html
+    assert 'data-testid="column-proposal"' not in html
+    other = pipelines.create_pipeline(actor=manager, name="Renewals", stages=[("Due", 50)])
+    html = client.get(BOARD, {"pipeline": other.pk}).content.decode()
+    assert 'data-testid="column-due"' in html and 'data-testid="column-offer-sent"' not in html
+    assert ">Renewals</option>" in html
+    # The opportunity list's stage filter too.
+    html = client.get(LIST).content.decode()
+    assert ">Offer sent</option>" in html and ">Due</option>" in html
+
+
 def test_move_endpoint_moves_and_records_history(client_for, rep, sales):
     (opp,) = make_opps(rep, 1)
     proposal = stage(sales, "Proposal")

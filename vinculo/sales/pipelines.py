@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.core import audit
 from vinculo.core.errors import Conflict, NotFound, ValidationError
+from vinculo.core.process_cache import ProcessCache
 from vinculo.customers import services as customer_services
 from vinculo.customers.models import Customer
 from vinculo.interactions.services import log_interaction
@@ -76,6 +78,39 @@ def ensure_default_pipeline() -> Pipeline:
 
 def default_pipeline() -> Pipeline:
     return Pipeline.objects.filter(is_default=True).first() or ensure_default_pipeline()
+
+
+@dataclass(frozen=True)
+class PipelinesShown:
+    """The pipelines and their stages in board order, as the board shows them."""
+
+    pipelines: list[Pipeline]
+    stages: dict[int, list[Stage]]  # by pipeline id, in position order
+
+    def pipeline(self, pipeline_id) -> Pipeline | None:
+        """The pipeline with this id, else the default one (None: none is marked default)."""
+        by_id = {p.pk: p for p in self.pipelines}
+        try:
+            found = by_id.get(int(pipeline_id)) if pipeline_id not in (None, "") else None
+        except (TypeError, ValueError):
+            found = None
+        return found or next((p for p in self.pipelines if p.is_default), None)
+
+
+def _load_shown() -> PipelinesShown:
+    # Prefetched: ``pipeline.stages.all()`` on a kept pipeline reads no table.
+    pipelines = list(Pipeline.objects.prefetch_related("stages"))
+    return PipelinesShown(pipelines, {p.pk: list(p.stages.all()) for p in pipelines})
+
+
+_shown = ProcessCache("pipelines_shown", _load_shown, models=(Pipeline, Stage))
+
+
+def pipelines_shown() -> PipelinesShown:
+    """Pipelines and stages for the board and its filters, kept per process for a few seconds
+    (core.process_cache; a change in the process shows at once). Read-only objects shared
+    between requests: moves and edits read the tables."""
+    return _shown.get()
 
 
 @transaction.atomic

@@ -56,8 +56,9 @@ def _owners():
 
 
 def _pipeline(pipeline_id) -> Pipeline:
-    pipeline = Pipeline.objects.filter(pk=pipeline_id).first() if _int(pipeline_id) else None
-    return pipeline or pipelines.default_pipeline()
+    """The board's pipeline (kept per process with its stages, sales.pipelines), else the
+    default one."""
+    return pipelines.pipelines_shown().pipeline(_int(pipeline_id)) or pipelines.default_pipeline()
 
 
 # --- board ------------------------------------------------------------------------------------
@@ -85,7 +86,10 @@ def _card_page(request) -> CardPage:
 
 
 def _board_context(request, pipeline: Pipeline, owner_id: int | None, **extra) -> dict:
-    stages = list(pipeline.stages.all())
+    shown = pipelines.pipelines_shown()
+    stages = shown.stages.get(pipeline.pk)
+    if stages is None:  # created in another process a moment ago
+        stages = list(pipeline.stages.all())
     owners = list(_owners())
     columns = board_columns(
         request.user,
@@ -100,7 +104,7 @@ def _board_context(request, pipeline: Pipeline, owner_id: int | None, **extra) -
     return {
         "nav": "pipeline",
         "pipeline": pipeline,
-        "pipelines": Pipeline.objects.all(),
+        "pipelines": shown.pipelines,
         "stages": stages,
         "columns": columns,
         "owner_id": owner_id,
@@ -243,12 +247,12 @@ def opportunity_list(request):
     key = sort.lstrip("-")
     if key not in OPPORTUNITY_SORTS:
         sort, key = "close", "close"
-    pipelines = list(Pipeline.objects.prefetch_related("stages"))
+    shown = pipelines.pipelines_shown().pipelines  # kept per process, stages prefetched
     owners = list(_owners())
     # A stage names its pipeline: with both, one index holds the stage in closing order.
     scoped = f
     if f.stage and not f.pipeline:
-        in_pipeline = {s.pk: p.pk for p in pipelines for s in p.stages.all()}
+        in_pipeline = {s.pk: p.pk for p in shown for s in p.stages.all()}
         scoped = replace(f, pipeline=in_pipeline.get(f.stage))
     page = opportunity_page(
         filtered_opportunities(request.user, scoped, sort=sort),
@@ -256,7 +260,7 @@ def opportunity_list(request):
         sort=sort,
         page=g.get("page"),
         size=PAGE_SIZE,
-        pipelines=pipelines,
+        pipelines=shown,
         owners={u.pk: str(u) for u in owners},
     )
     base = g.copy()
@@ -288,7 +292,7 @@ def opportunity_list(request):
             "page": page,
             "columns": columns,
             "base_qs": base.urlencode(),
-            "pipelines": pipelines,
+            "pipelines": shown,
             "owners": owners,
             "statuses": S.choices,
             "f": f,

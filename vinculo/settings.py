@@ -185,6 +185,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Ours loads the user with the ids of the teams they manage in one query (decision 0016);
+# Django's stays listed so sessions signed in through it before keep working.
+AUTHENTICATION_BACKENDS = [
+    "vinculo.accounts.backends.VinculoModelBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -84,6 +84,7 @@ def test_tree_counts_follow_products_added_and_moved_between_pages(client_for, r
     html = client.get(BASE).content.decode()
     assert 'Books</a> <small class="muted">(0)</small>' in html
     assert 'Electronics</a> <small class="muted">(2)</small>' in html
+
     # The current category is marked on this page only, not on the shared tree.
     def current(params):
         html = client.get(BASE, params).content.decode()

@@ -199,14 +199,18 @@ def _queue_rows(base: QuerySet[Lead], owner_id: int, limit: int) -> list[Lead]:
     """The first ``limit`` open leads of ``owner_id`` in queue order. "status IN (open)" cannot
     be read in score order from any index, so one query sorted every open lead of the owner
     (~50k at 1M); each status is read in order from lead_queue_order instead (``limit`` ids
-    each), and the database orders the union (at most 3 × ``limit`` rows)."""
+    each, with their sort keys), merged here, and only the first ``limit`` are read whole."""
     mine = base.filter(owner_id=owner_id)
-    ids: list[int] = []
+    keys: list[tuple] = []
     for status in OPEN_STATUSES:
         branch = mine.filter(status=status).order_by(*QUEUE_ORDER)
-        ids.extend(branch.values_list("pk", flat=True)[:limit])
-    if not ids:
+        keys.extend(branch.values_list("score", "created_at", "pk")[:limit])
+    if not keys:
         return []
+    # The three branches merged in queue order here: only the first ``limit`` leads are read
+    # whole (not up to 3 x ``limit``).
+    keys.sort(key=lambda k: (-k[0], k[1], k[2]))
+    ids = [k[2] for k in keys[:limit]]
     return list(
         Lead.objects.filter(pk__in=ids)
         .select_related("customer")

@@ -8,6 +8,8 @@ applies on the next request exactly as before."""
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
@@ -16,13 +18,15 @@ from django.db.models.expressions import RawSQL
 from vinculo.accounts.models import Team
 
 
-def _managed_ids_sql() -> str:
+@functools.cache
+def _managed_ids_sql(vendor: str) -> str:
+    """The subquery, built once per database vendor (it runs on every request)."""
     q = connection.ops.quote_name
     user_table, team_table = q(get_user_model()._meta.db_table), q(Team._meta.db_table)
     manager = q(Team._meta.get_field("manager").column)
     ids = (
         f"string_agg(t.{q('id')}::text, ',')"
-        if connection.vendor == "postgresql"
+        if vendor == "postgresql"
         else (f"group_concat(t.{q('id')}, ',')")
     )
     return f"SELECT {ids} FROM {team_table} t WHERE t.{manager} = {user_table}.{q('id')}"
@@ -33,7 +37,7 @@ class VinculoModelBackend(ModelBackend):
         User = get_user_model()
         try:
             user = User._default_manager.annotate(
-                managed_team_csv=RawSQL(_managed_ids_sql(), ())
+                managed_team_csv=RawSQL(_managed_ids_sql(connection.vendor), ())
             ).get(pk=user_id)
         except User.DoesNotExist:
             return None

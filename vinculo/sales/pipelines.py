@@ -82,25 +82,21 @@ def default_pipeline() -> Pipeline:
 
 @dataclass(frozen=True)
 class PipelinesShown:
-    """The pipelines and their stages in board order, as the board shows them."""
+    """The pipelines in board order, each with its stages prefetched (``stages.all()`` reads
+    no table)."""
 
     pipelines: list[Pipeline]
-    stages: dict[int, list[Stage]]  # by pipeline id, in position order
 
-    def pipeline(self, pipeline_id) -> Pipeline | None:
+    def find(self, pipeline_id: int | None) -> Pipeline | None:
+        return next((p for p in self.pipelines if p.pk == pipeline_id), None)
+
+    def pipeline(self, pipeline_id: int | None) -> Pipeline | None:
         """The pipeline with this id, else the default one (None: none is marked default)."""
-        by_id = {p.pk: p for p in self.pipelines}
-        try:
-            found = by_id.get(int(pipeline_id)) if pipeline_id not in (None, "") else None
-        except (TypeError, ValueError):
-            found = None
-        return found or next((p for p in self.pipelines if p.is_default), None)
+        return self.find(pipeline_id) or next((p for p in self.pipelines if p.is_default), None)
 
 
 def _load_shown() -> PipelinesShown:
-    # Prefetched: ``pipeline.stages.all()`` on a kept pipeline reads no table.
-    pipelines = list(Pipeline.objects.prefetch_related("stages"))
-    return PipelinesShown(pipelines, {p.pk: list(p.stages.all()) for p in pipelines})
+    return PipelinesShown(list(Pipeline.objects.prefetch_related("stages")))
 
 
 _shown = ProcessCache("pipelines_shown", _load_shown, models=(Pipeline, Stage))

@@ -19,6 +19,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from vinculo.accounts.directory import active_staff_by_name
 from vinculo.accounts.permissions import can, require
 from vinculo.core.errors import Conflict, NotFound, ValidationError
 from vinculo.core.http import add_field_errors, domain_errors_to_http
@@ -45,7 +46,7 @@ from vinculo.sales.selectors_leads import (
     queue_for,
     team_queues,
 )
-from vinculo.sales.views_pipeline import _date, _int, _owners
+from vinculo.sales.views_pipeline import _date, _int
 
 PAGE_SIZE = 25
 QUEUE_SIZE = 50
@@ -111,7 +112,7 @@ def lead_list_view(request):
             "f": f,
             "statuses": [("open", _("Open (new, contacted, qualified)")), *Lead.Status.choices],
             "sources": Lead.Source.choices,
-            "owners": _owners(),
+            "owners": active_staff_by_name(),
             "has_filters": any([f.q, f.status, f.source, f.owner_id, f.campaign]),
             "can_create": can(request.user, "customers.create"),
         },

@@ -50,11 +50,6 @@ def _int(value) -> int | None:
         return None
 
 
-def _owners():
-    """Active staff for owner filters and card labels (kept per process, accounts.directory)."""
-    return active_staff_by_name()
-
-
 def _pipeline(pipeline_id) -> Pipeline:
     """The board's pipeline (kept per process with its stages, sales.pipelines), else the
     default one."""
@@ -87,10 +82,10 @@ def _card_page(request) -> CardPage:
 
 def _board_context(request, pipeline: Pipeline, owner_id: int | None, **extra) -> dict:
     shown = pipelines.pipelines_shown()
-    stages = shown.stages.get(pipeline.pk)
-    if stages is None:  # created in another process a moment ago
-        stages = list(pipeline.stages.all())
-    owners = list(_owners())
+    # The kept pipeline's prefetched stages; a pipeline made in another process a moment ago
+    # (not kept yet) reads its own.
+    stages = list((shown.find(pipeline.pk) or pipeline).stages.all())
+    owners = active_staff_by_name()
     columns = board_columns(
         request.user,
         stages=stages,
@@ -143,7 +138,7 @@ def pipeline_column_cards(request, stage_id):
         stage=stage,
         owner_id=owner_id,
         offset=_int(request.GET.get("offset")) or 0,
-        owners={u.pk: str(u) for u in _owners()},
+        owners={u.pk: str(u) for u in active_staff_by_name()},
     )
     _finish_column(col, _card_page(request), owner_id=owner_id)
     return render(request, "sales/_board_cards.html", {"col": col})
@@ -248,7 +243,7 @@ def opportunity_list(request):
     if key not in OPPORTUNITY_SORTS:
         sort, key = "close", "close"
     shown = pipelines.pipelines_shown().pipelines  # kept per process, stages prefetched
-    owners = list(_owners())
+    owners = active_staff_by_name()
     # A stage names its pipeline: with both, one index holds the stage in closing order.
     scoped = f
     if f.stage and not f.pipeline:
@@ -534,7 +529,7 @@ def forecast_view(request):
             "groups": [("owner", _("Rep")), ("team", _("Team")), ("pipeline", _("Pipeline"))],
             "pipelines": Pipeline.objects.all(),
             "teams": teams(),
-            "owners": _owners(),
+            "owners": active_staff_by_name(),
             "f": {k: _int(g.get(k)) for k in ("pipeline", "team", "owner")},
         },
     )

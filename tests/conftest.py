@@ -134,17 +134,3 @@ def _nothing_kept_from_another_test():
     process_cache.forget_all()
     yield
     process_cache.forget_all()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _close_pools_before_the_test_databases_are_dropped(django_db_setup, django_db_blocker):
-    """PostgreSQL's connection pool keeps sessions open (min_size); pytest-django drops the
-    test database after this teardown, which fails while a pooled session is connected and
-    leaves the database behind."""
-    yield
-    from django.db import connections
-
-    with django_db_blocker.unblock():
-        for conn in connections.all():
-            if getattr(conn, "pool", None) is not None:
-                conn.close_pool()

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from vinculo.accounts.permissions import sees_all_customers
 from vinculo.core.errors import NotFound
+from vinculo.core.fast import compiled_rows
 from vinculo.customers.models import Customer, CustomField
 
 
@@ -30,13 +31,40 @@ def visibility_branches(user) -> list[Q] | None:
     matches any branch; ``None`` means no restriction."""
     if sees_all_customers(user):
         return None
-    branches = [Q(owner_id=user.pk)]
-    if user.team_id:
-        branches.append(Q(team_id=user.team_id))
-    managed = managed_team_ids(user)
+    return _branches(user.pk, user.team_id, managed_team_ids(user))
+
+
+def _branches(owner_id: int, team_id: int | None, managed) -> list[Q]:
+    branches = [Q(owner_id=owner_id)]
+    if team_id:
+        branches.append(Q(team_id=team_id))
     if managed:
         branches += [Q(team_id__in=managed), Q(owner__team_id__in=managed)]
     return branches
+
+
+def visibility_shape(user) -> tuple[str, tuple[int, ...]]:
+    """The visibility rule as a query shape and its integer arguments, for queries compiled
+    once per process (core.fast.compiled_rows): the shape names what changes the SQL (sees
+    all, has a team, how many managed teams), the arguments are the ids."""
+    if sees_all_customers(user):
+        return "all", ()
+    team = (user.team_id,) if user.team_id else ()
+    managed = tuple(managed_team_ids(user))
+    return f"t{len(team)}m{len(managed)}", (user.pk, *team, *managed)
+
+
+def _visible_by_shape(shape: str, args) -> QuerySet[Customer]:
+    """``visible_customers`` rebuilt from ``visibility_shape``'s shape and arguments."""
+    qs = Customer.objects.filter(merged_into__isnull=True)
+    if shape == "all":
+        return qs
+    has_team = shape.startswith("t1")
+    owner, team = args[0], args[1] if has_team else None
+    q = None
+    for branch in _branches(owner, team, args[1 + has_team :]):
+        q = branch if q is None else q | branch
+    return qs.filter(q)
 
 
 def visibility_q(user) -> Q | None:
@@ -61,17 +89,28 @@ def visible_customers(user) -> QuerySet[Customer]:
 
 def customer_for_user(*, user, pk) -> Customer:
     """One customer the user may see, or NotFound (hidden and missing look alike)."""
-    # The organization is shown by name: its attributes' and scores' JSON are not decoded
-    # (they load on first use if a caller needs them).
-    try:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        raise NotFound(_("Customer not found."))
+    shape, args = visibility_shape(user)
+
+    def build(pk, *visibility):
+        # The organization is shown by name: its attributes' and scores' JSON are not
+        # decoded (they load on first use if a caller needs them).
         return (
-            visible_customers(user)
+            _visible_by_shape(shape, visibility)
             .select_related("owner", "team", "organization")
             .defer("organization__attributes", "organization__scores")
-            .get(pk=pk)
+            .filter(pk=pk)
         )
-    except (Customer.DoesNotExist, ValueError, TypeError):
-        raise NotFound(_("Customer not found.")) from None
+
+    try:
+        # Compiled once per visibility shape and process (core.fast.compiled_rows).
+        rows = compiled_rows(f"customer_for_user:{shape}", build, pk, *args)
+    except (ValueError, TypeError):
+        rows = []
+    if not rows:
+        raise NotFound(_("Customer not found."))
+    return rows[0]
 
 
 SORTABLE = {

@@ -4,17 +4,21 @@ the same choice labels and the same dates, in English and in Spanish."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 import zoneinfo
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.db.models import Model
 from django.template import engines
 from django.template.defaultfilters import date as django_date
+from django.template.defaultfilters import floatformat
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
+from django.utils.timesince import timesince
 
-from vinculo.core.fast import fast_date_format, fast_reverse
+from vinculo.core.fast import GroupedAmount, Timesince, fast_date_format, fast_reverse
 
 LANGS = ["en", "es"]
 
@@ -160,3 +164,33 @@ def test_blank_forms_render_once_per_language_as_django_would():
             rendered[lang] = html
     assert rendered["en"] != rendered["es"]  # the labels follow the language
     assert 'id="a_street"' in rendered["en"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_ages_read_as_django_writes_them(lang):
+    # A board card says how long it has been in its stage; every age a card can show, from
+    # the future to years, calendar months of every length, in both languages.
+    rnd = random.Random(7)
+    nows = [
+        dt.datetime(2026, 3, 31, 10, 0, tzinfo=dt.UTC),
+        dt.datetime(2024, 2, 29, 23, 59, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 1, 0, 0, tzinfo=zoneinfo.ZoneInfo("Europe/Madrid")),
+    ]
+    with translation.override(lang):
+        for now in nows:
+            since = Timesince(now)
+            seconds = [-60, 0, 30, 59, 60, 61, 3599, 3600, 86399, 86400, 604800, 2678400]
+            seconds += [rnd.randint(0, 4 * 365 * 86400) for _ in range(400)]
+            for s in seconds:
+                d = (now - dt.timedelta(seconds=s)).astimezone(dt.UTC)
+                assert since(d) == timesince(d, now), (now, s)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_amounts_read_as_django_writes_them(lang):
+    values = ["0.00", "-0.00", "0.01", "-0.01", "999.99", "1000.00", "-1234567.80", "12.5", "7"]
+    values += [f"{random.Random(i).randint(-(10**9), 10**9) / 100:.2f}" for i in range(200)]
+    with translation.override(lang):
+        amount = GroupedAmount()
+        for v in values:
+            assert amount(Decimal(v)) == floatformat(Decimal(v), "2g"), v

@@ -317,3 +317,109 @@ def compiled_rows(key: str, build, *args: int) -> list:
 def rows_by_id(key: str, build, value: int) -> list:
     """``compiled_rows`` for a queryset whose one varying parameter is an id."""
     return compiled_rows(key, build, value)
+
+
+# --- "3 days, 4 hours" and "1,234.50" for many rows ------------------------------------------
+
+
+class Timesince:
+    """``django.utils.timesince.timesince(d, now)`` for many ``d`` and one ``now``, in the
+    active language: the same words, ~5x cheaper. Django's version translates each unit and
+    the ", " separator, builds the non-breaking spaces and converts ``now``'s time zone on
+    every call (6-12 µs; a board of 120 cards spent ~1.5 ms on it). Here each unit text is
+    made once per number; the arithmetic is Django's, step for step."""
+
+    def __init__(self, now: dt.datetime):
+        from django.utils.timesince import TIME_STRINGS, TIME_STRINGS_KEYS
+        from django.utils.translation import gettext
+
+        self.now = now
+        self._now_in: dict = {}
+        self._strings, self._keys = TIME_STRINGS, TIME_STRINGS_KEYS
+        self._texts: dict[tuple[int, int], str] = {}
+        self._sep = gettext(", ")
+
+    def _unit(self, i: int, num: int) -> str:
+        text = self._texts.get((i, num))
+        if text is None:
+            from django.utils.html import avoid_wrapping
+
+            text = avoid_wrapping(self._strings[self._keys[i]] % {"num": num})
+            self._texts[(i, num)] = text
+        return text
+
+    def __call__(self, d: dt.datetime) -> str:
+        from django.utils.timesince import MONTHS_DAYS, TIME_CHUNKS
+
+        if type(d) is not dt.datetime or d.tzinfo is None or self.now.tzinfo is None:
+            from django.utils.timesince import timesince
+
+            return timesince(d, self.now)
+        now = self._now_in.get(d.tzinfo)
+        if now is None:
+            now = self._now_in[d.tzinfo] = self.now.astimezone(d.tzinfo)
+        delta = now - d
+        if delta.days * 86400 + delta.seconds <= 0:
+            return self._unit(5, 0)
+        total_months = (now.year - d.year) * 12 + (now.month - d.month)
+        if d.day > now.day or (d.day == now.day and d.time() > now.time()):
+            total_months -= 1
+        years, months = divmod(total_months, 12)
+        if years or months:
+            pivot_year, pivot_month = d.year + years, d.month + months
+            if pivot_month > 12:
+                pivot_month -= 12
+                pivot_year += 1
+            pivot = dt.datetime(
+                pivot_year,
+                pivot_month,
+                min(MONTHS_DAYS[pivot_month - 1], d.day),
+                d.hour,
+                d.minute,
+                d.second,
+                tzinfo=d.tzinfo,
+            )
+        else:
+            pivot = d
+        remaining = (now - pivot).total_seconds()
+        partials = [years, months]
+        for chunk in TIME_CHUNKS:
+            count = int(remaining // chunk)
+            partials.append(count)
+            remaining -= chunk * count
+        i = next((i for i, value in enumerate(partials) if value), None)
+        if i is None:
+            return self._unit(5, 0)
+        first = self._unit(i, partials[i])
+        if i + 1 < len(partials) and partials[i + 1]:
+            return first + self._sep + self._unit(i + 1, partials[i + 1])
+        return first
+
+
+class GroupedAmount:
+    """``floatformat(amount, "2g")`` (two decimals, always grouped) in the active language
+    for many amounts: Python's own grouping with the locale's separators swapped in, when the
+    amount has exactly two decimals and the locale groups by three; Django's
+    ``numberformat.format`` otherwise (same text either way)."""
+
+    def __init__(self):
+        from django.utils.formats import get_format
+
+        self.dec = get_format("DECIMAL_SEPARATOR")
+        self.grouping = get_format("NUMBER_GROUPING")
+        self.sep = get_format("THOUSAND_SEPARATOR")
+        self._table = str.maketrans({",": self.sep, ".": self.dec})
+
+    def __call__(self, value) -> str:
+        from decimal import Decimal
+
+        if (
+            type(value) is Decimal
+            and self.grouping == 3
+            and value  # Django writes 0 for -0.00
+            and value.as_tuple().exponent == -2
+        ):
+            return f"{value:,f}".translate(self._table)
+        from django.utils import numberformat
+
+        return numberformat.format(value, self.dec, 2, self.grouping, self.sep, force_grouping=True)

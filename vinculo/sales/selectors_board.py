@@ -16,13 +16,13 @@ from functools import cached_property
 
 from django.db import connection
 from django.db.models import QuerySet
-from django.utils import numberformat, timezone
-from django.utils.formats import date_format, get_format, number_format
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.translation import gettext, ngettext
 
+from vinculo.core.fast import GroupedAmount, Timesince
 from vinculo.customers.selectors import visibility_branches
 from vinculo.sales.models import Opportunity, Stage
 from vinculo.sales.selectors import visible_opportunities, with_stage_entered_at
@@ -290,41 +290,19 @@ def _card_rows(scope: _Scope, stages: list[Stage], *, offset: int, limit: int) -
     return rows
 
 
-class _Unit:
-    """A timesince unit ("%(num)d days") translated once per number instead of once per use."""
-
-    def __init__(self, lazy):
-        self.lazy, self.done = lazy, {}
-
-    def __mod__(self, values: dict) -> str:
-        text = self.done.get(values["num"])
-        if text is None:
-            text = self.done[values["num"]] = self.lazy % values
-        return text
-
-
 class _Formatter:
     """Per-card values as the template shows them. The localised filters cost 15-20 µs a
     call (translation and format lookups each time): here the formats are looked up once per
-    page and each distinct date and age unit is translated once."""
+    page, each distinct date is formatted once, and ages and amounts go through
+    core.fast's Timesince and GroupedAmount (Django's text, a fraction of the cost)."""
 
     def __init__(self, owners: dict[int, str]):
-        self.now = timezone.now()
         self.owners = owners
         self.age_label = gettext("In this stage for %(age)s")
         self.move_label = gettext("Move “%(name)s” to…")
-        self.units = {k: _Unit(v) for k, v in TIME_STRINGS.items()}
-        # floatformat(amount, "2g"): two decimals, always grouped.
-        self.number = (
-            get_format("DECIMAL_SEPARATOR"),
-            get_format("NUMBER_GROUPING"),
-            get_format("THOUSAND_SEPARATOR"),
-        )
+        self.since = Timesince(timezone.now())
+        self.amount = GroupedAmount()
         self.dates: dict[dt.date, str] = {}
-
-    def amount(self, value: Decimal) -> str:
-        dec, grouping, sep = self.number
-        return numberformat.format(value, dec, 2, grouping, sep, force_grouping=True)
 
     def card(self, row: tuple) -> Card:
         pk, name, version, _stage, amount, currency, close, owner_id, customer, entered = row[:10]
@@ -336,7 +314,7 @@ class _Formatter:
                 close_text = self.dates[close] = date_format(close, "SHORT_DATE_FORMAT")
         age = ""
         if entered:
-            age = self.age_label % {"age": timesince(entered, self.now, time_strings=self.units)}
+            age = self.age_label % {"age": self.since(entered)}
         return Card(
             pk=str(pk),
             name=name,

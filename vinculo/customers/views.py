@@ -157,6 +157,9 @@ def _join(*parts: str) -> str:
     return "&".join(p for p in parts if p)
 
 
+FILTER_FORM_KEYS = ("q", "kind", "stage", "owner", "team", "tag", "city", "country", "organization")
+
+
 def _filter_options(request) -> dict:
     attr_fields = []
     for cf in active_fields_shown():
@@ -176,7 +179,9 @@ def _filter_options(request) -> dict:
             }
         )
     return {
-        "f": request.GET,
+        # Every filter the form shows, present: a missing key in the QueryDict made the
+        # template fall back through attribute and index lookups (~20 µs each, 23 a page).
+        "f": {key: request.GET.get(key, "") for key in FILTER_FORM_KEYS},
         "kinds": Customer.Kind.choices,
         "stages": Customer.Stage.choices,
         # Kept per process for a few seconds (core.process_cache): shown, not checked.

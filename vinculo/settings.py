@@ -272,6 +272,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("VINCULO_FROM_EMAIL", "crm@localhost")
 
 # --- Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Django's database sessions, read with a precompiled statement (vinculo.core.sessions).
+SESSION_ENGINE = "vinculo.core.sessions"
 CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the cookie-less meta tag; kept default
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

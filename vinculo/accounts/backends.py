@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models.expressions import RawSQL
 
 from vinculo.accounts.models import Team
+from vinculo.core.fast import compiled_rows
 
 
 @functools.cache
@@ -32,15 +33,25 @@ def _managed_ids_sql(vendor: str) -> str:
     return f"SELECT {ids} FROM {team_table} t WHERE t.{manager} = {user_table}.{q('id')}"
 
 
+def _user_with_managed_teams(user_id):
+    return (
+        get_user_model()
+        ._default_manager.annotate(managed_team_csv=RawSQL(_managed_ids_sql(connection.vendor), ()))
+        .filter(pk=user_id)
+    )
+
+
 class VinculoModelBackend(ModelBackend):
     def get_user(self, user_id):
-        User = get_user_model()
-        try:
-            user = User._default_manager.annotate(
-                managed_team_csv=RawSQL(_managed_ids_sql(connection.vendor), ())
-            ).get(pk=user_id)
-        except User.DoesNotExist:
+        # Compiled once per process (core.fast.compiled_rows): this runs on every request.
+        if isinstance(user_id, str) and user_id.isdigit():
+            user_id = int(user_id)
+        rows = compiled_rows(
+            f"signed_in_user:{connection.vendor}", _user_with_managed_teams, user_id
+        )
+        if not rows:
             return None
+        user = rows[0]
         csv = user.managed_team_csv
         # What customers.selectors.managed_team_ids keeps on the user object.
         user._managed_team_ids = [int(x) for x in csv.split(",")] if csv else []

@@ -5,6 +5,7 @@ PostgreSQL trigram)."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from vinculo.customers import search, services
@@ -260,3 +261,18 @@ def test_a_recent_first_search_keeps_the_other_filters_and_pages(client_for, rep
     ]
     customers = _listed(client, "/customers/?q=vera&stage=customer")
     assert customers[:2] == ["Lucía53 Vera", "Lucía51 Vera"] and len(customers) == 27
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="a PostgreSQL planner setting")
+def test_a_list_search_leaves_the_connection_as_it_found_it(client_for, rep):
+    # The list search is planned with its own random_page_cost; the next queries on the
+    # same connection (another page, another user) are planned with the server's setting.
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        before = cursor.fetchone()[0]
+    services.create_customer(actor=rep, first_name="Maria", last_name="Gil", owner_id=rep.pk)
+    assert _listed(client_for(rep), "/customers/?q=gil") == ["Maria Gil"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == before

@@ -8,9 +8,12 @@ country code ("+34 612" and "612 34" both find +34612345678).
 
 - SQLite: an FTS5 external-content table ``customers_customer_fts`` kept in step by triggers
   (migration 0002), tokenizer ``unicode61 remove_diacritics 2`` and prefix indexes.
-- PostgreSQL: a GIN trigram index over ``vinculo_customer_search_doc(...)``, an IMMUTABLE SQL
-  function that folds accents (unaccent) and keeps one space-separated word per token, and
-  ``LIKE '% word%'`` per query word (pg_trgm answers it from the index).
+- PostgreSQL: ``search_doc``, a column kept by trigger with ``vinculo_customer_search_doc(...)``
+  (an IMMUTABLE SQL function that folds accents with unaccent and keeps one space-separated
+  word per token), and ``search_words``, its words as a tsvector. The list search matches
+  word prefixes against ``search_words`` (GIN index, ``'garc':*``); the header's quick search
+  asks for names *starting* with the query with ``LIKE ' jo%'`` on ``search_doc`` (GIN
+  trigram index).
 - Anything else: the portable ``icontains`` fallback.
 
 ``apply(qs, text)`` filters a queryset the caller has already restricted (visibility stays
@@ -23,7 +26,7 @@ from __future__ import annotations
 import re
 
 from django.db import connection
-from django.db.models import Expression, Q, QuerySet, TextField
+from django.db.models import BooleanField, Expression, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 
 from vinculo.core.normalize import fold
@@ -104,14 +107,39 @@ class _SearchDoc(Expression):
         return f"{compiler.quote_name_unless_alias(alias)}.search_doc", []
 
 
+class _WordsMatch(Expression):
+    """``search_words @@ to_tsquery('simple', '<w1>':* & '<w2>':* ...)``: every word of the
+    query is a prefix of a word of the document (the ``search_words`` tsvector, kept by the
+    same trigger as ``search_doc``)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, words: list[str]):
+        super().__init__()
+        # Words are runs of letters and digits (terms(), phone_digits()): nothing in them is
+        # tsquery syntax, and each stays one lexeme ('simple' parses it whole).
+        self.query = " & ".join(f"'{w}':*" for w in words)
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"{alias}.search_words @@ to_tsquery('simple'::regconfig, %s)", [self.query]
+
+
 def _pg_filter(qs: QuerySet, text: str, *, name_prefix: bool = False) -> QuerySet:
     digits = phone_digits(text)
     words = [digits] if digits else terms(text)
     if not words:
         return qs.none()
+    if not name_prefix:
+        # The word index answers "garc" from the lexemes starting with it (3,851 rows at
+        # 1M), where the trigram index hands over every row holding " ga", "gar" and "arc"
+        # to recheck; and a row's stored tsvector is cheap to test, so walking the list's
+        # sort index stays an option for the planner when a word is common ("maria").
+        return qs.filter(_WordsMatch(words))
     qs = qs.alias(_search_doc=_SearchDoc())
     for i, w in enumerate(words):
-        if name_prefix and i == 0 and not digits:
+        if i == 0 and not digits:
             # The document starts with " <name>": " jo%" is "the name starts with jo".
             qs = qs.filter(_search_doc__startswith=f" {w}")
         else:
@@ -159,6 +187,32 @@ def apply(qs: QuerySet, text: str) -> QuerySet:
     if kind == "trigram":
         return _pg_filter(qs, text)
     return portable(qs, text)
+
+
+# The planner's cost of a random page read while it plans a PostgreSQL list search. With the
+# default (4, a spinning disk) it walks the primary key backwards testing every row for a
+# rare word too: "garc" (3,851 matches at 1M) read 30k rows, 11.6 ms; priced as the cached or
+# SSD read it is, it takes the word index's matches for a rare word (7.6 ms) and still walks
+# the key for a common one ("maria": 4.9 ms either way). Decision 0017.
+PG_SEARCH_RANDOM_PAGE_COST = "1.1"
+
+
+def pg_search_rows(qs: QuerySet) -> list:
+    """``list(qs)`` for a PostgreSQL list search, planned with PG_SEARCH_RANDOM_PAGE_COST
+    (set for this one statement: reset after it, whatever happens)."""
+    from django.db import DatabaseError, connections
+
+    conn = connections[qs.db]
+    with conn.cursor() as cursor:
+        cursor.execute(f"SET random_page_cost = {PG_SEARCH_RANDOM_PAGE_COST}")
+    try:
+        return list(qs)
+    finally:
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("RESET random_page_cost")
+        except DatabaseError:  # an aborted transaction: its rollback undoes the SET
+            pass
 
 
 # Up to this many matches, a list search on SQLite filters by the literal ids (looked up by
@@ -373,10 +427,14 @@ PG_CREATE = [
     # Evaluating the function per row at query time costs ~50 µs a row: keep its result in a
     # column written by trigger (a GENERATED column would block later ALTERs of these fields).
     "ALTER TABLE customers_customer ADD COLUMN IF NOT EXISTS search_doc text NOT NULL DEFAULT ''",
+    # The document's words as a tsvector (one lexeme per word, 'simple': no stemming, no stop
+    # words), for the list search's word-prefix match (see _pg_filter).
+    "ALTER TABLE customers_customer ADD COLUMN IF NOT EXISTS search_words tsvector",
     f"""CREATE OR REPLACE FUNCTION {PG_DOC}_trg() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             NEW.search_doc := {PG_DOC}(
                 NEW.name, NEW.company_name, NEW.email, NEW.phone, NEW.external_id);
+            NEW.search_words := to_tsvector('simple'::regconfig, NEW.search_doc);
             RETURN NEW;
         END $$""",
     "DROP TRIGGER IF EXISTS customers_customer_search_doc ON customers_customer",
@@ -388,25 +446,30 @@ PG_CREATE = [
 PG_INDEX = [
     "CREATE INDEX IF NOT EXISTS customer_search_doc_trgm ON customers_customer "
     "USING gin (search_doc gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS customer_search_words ON customers_customer "
+    "USING gin (search_words)",
 ]
-PG_BACKFILL = f"""UPDATE customers_customer
+PG_BACKFILL = [
+    f"""UPDATE customers_customer
     SET search_doc = {PG_DOC}(name, company_name, email, phone, external_id)
-    WHERE search_doc = ''"""
+    WHERE search_doc = ''""",
+    """UPDATE customers_customer SET search_words = to_tsvector('simple'::regconfig, search_doc)
+    WHERE search_words IS NULL""",
+]
+PG_INDEX_NAMES = ("customer_search_doc_trgm", "customer_search_words")
 
 
 def pg_ensure(cursor) -> None:
     """Create (or upgrade to) the current PostgreSQL search objects; idempotent."""
-    for sql in PG_CREATE:
-        cursor.execute(sql)
-    cursor.execute(PG_BACKFILL)
-    for sql in PG_INDEX:
+    for sql in PG_CREATE + PG_BACKFILL + PG_INDEX:
         cursor.execute(sql)
 
 
 PG_DROP = [
-    "DROP INDEX IF EXISTS customer_search_doc_trgm",
+    *(f"DROP INDEX IF EXISTS {name}" for name in PG_INDEX_NAMES),
     "DROP TRIGGER IF EXISTS customers_customer_search_doc ON customers_customer",
     f"DROP FUNCTION IF EXISTS {PG_DOC}_trg()",
+    "ALTER TABLE customers_customer DROP COLUMN IF EXISTS search_words",
     "ALTER TABLE customers_customer DROP COLUMN IF EXISTS search_doc",
     f"DROP FUNCTION IF EXISTS {PG_DOC}(text, text, text, text, text)",
 ]

@@ -260,7 +260,7 @@ def customer_page(user, f: CustomerFilters, *, offset: int, limit: int) -> list[
             rows = _listed(Customer.objects.filter(pk__in=page)).in_bulk()
             return [rows[pk] for pk in page]
         if search.backend() == "trigram":
-            # PostgreSQL: the trigram index's matches, sorted (not an index walk): walking the
+            # PostgreSQL: the word index's matches, sorted (not an index walk): walking the
             # (owner, name) index checking each row took 0.6 s for a first name. Most recent
             # first, the planner may walk the primary key backwards instead, which it does
             # for common words ("+34 6": 767 -> 1.4 ms, "maria" 27 -> 10 ms at 1M) and not for
@@ -268,7 +268,7 @@ def customer_page(user, f: CustomerFilters, *, offset: int, limit: int) -> list[
             qs = filter_customers(visible_customers(user), f)
             if f.sort != "recent":
                 qs = search.sorted_without_index(qs)
-            return list(_listed(qs)[offset:end])
+            return search.pg_search_rows(_listed(qs)[offset:end])
     branches = visibility_branches(user)
     single = branches is None or len(branches) == 1 or end > BRANCH_PAGE_MAX
     if not single and _probe_filter() and replace(f, q="", sort="") != CustomerFilters(sort=""):

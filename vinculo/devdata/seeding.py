@@ -897,7 +897,8 @@ class _bulk_mode:
                     search.sqlite_ensure(cur)
                     search.sqlite_drop_triggers(cur)
             elif self.vendor == "postgresql" and self.large:
-                cur.execute("DROP INDEX IF EXISTS customer_search_doc_trgm")
+                for name in search.PG_INDEX_NAMES:
+                    cur.execute(f"DROP INDEX IF EXISTS {name}")
         return self
 
     def __exit__(self, *exc):

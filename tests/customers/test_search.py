@@ -118,6 +118,14 @@ def test_quick_search_puts_name_prefix_first(rep):
     assert set(result) == {"Marina Sol", "Ana Marín", "Carla Marín"}
 
 
+def test_quick_search_finds_a_later_word_first_and_a_phone_by_its_first_digits(jose, rep):
+    # Neither query starts the name: both are found among "any word starts with".
+    assert [c.name for c in search.quick(visible_customers(rep), "garcia jose")] == [
+        "José Núñez García"
+    ]
+    assert [c.name for c in search.quick(visible_customers(rep), "+34 6")] == ["José Núñez García"]
+
+
 def test_quick_search_is_capped(rep):
     for i in range(12):
         services.create_customer(actor=rep, first_name=f"Lucía{i}", last_name="Vega")

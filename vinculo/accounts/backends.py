@@ -38,6 +38,7 @@ def _user_with_managed_teams(user_id):
         get_user_model()
         ._default_manager.annotate(managed_team_csv=RawSQL(_managed_ids_sql(connection.vendor), ()))
         .filter(pk=user_id)
+        .order_by()
     )
 
 

@@ -41,15 +41,16 @@ def test_all_refreshes_then_runs_every_model_with_progress(history):
     with pytest.raises(CommandError, match="churn, propensity, forecast, clv"):
         call_command("analytics", "all", stdout=out)
     lines = out.getvalue().strip().splitlines()
-    assert len(lines) == 12 and lines[0].startswith("[1/12] warehouse: full refresh")
-    assert lines[1].startswith("[2/12] rfm: run 1, 12 customers scored")
-    assert lines[7].startswith("[8/12] adoption: run 1")
+    assert len(lines) == 13 and lines[0].startswith("[1/13] warehouse: full refresh")
+    assert lines[1].startswith("[2/13] rfm: run 1, 12 customers scored")
+    assert lines[7].startswith("[8/13] adoption: run 1")
+    assert lines[8].startswith("[9/13] basket: run 1")  # rules and cross-sell lists
     # Then the predictive models, each run recorded (done, or refused on so little history).
-    assert [line.split(":")[0] for line in lines[8:]] == [
-        "[9/12] churn",
-        "[10/12] propensity",
-        "[11/12] forecast",
-        "[12/12] clv",
+    assert [line.split(":")[0] for line in lines[9:]] == [
+        "[10/13] churn",
+        "[11/13] propensity",
+        "[12/13] forecast",
+        "[13/13] clv",
     ]
     assert set(ModelRun.objects.filter(status="done").values_list("model", flat=True)) >= {
         "rfm",
@@ -59,8 +60,9 @@ def test_all_refreshes_then_runs_every_model_with_progress(history):
         "habits",
         "sequences",
         "adoption",
+        "basket",
     }
-    assert "failed" in lines[8]
+    assert "failed" in lines[9]
     assert set(ModelRun.objects.filter(status="failed").values_list("model", flat=True)) == {
         "churn",
         "propensity",

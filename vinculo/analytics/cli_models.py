@@ -31,7 +31,9 @@ MODELS = (*ORDER, "all")
 # The predictive models (their own subcommands live in cli_predict) also run in ``all`` and
 # in the nightly task, with their defaults, after the segmentation models.
 PREDICTIVE = ("churn", "propensity", "forecast", "clv")
-EVERY = (*ORDER, *PREDICTIVE)
+# Market basket rules and cross-sell lists of the CRM's orders: a subcommand of the command
+# itself (which also mines files), run in ``all`` after profitability's inputs are there.
+EVERY = (*ORDER, "basket", *PREDICTIVE)
 
 
 def _positive(value: str) -> int:
@@ -103,6 +105,7 @@ def runner(model: str, options: dict) -> Callable[[], object]:
         churn,
         clusters,
         clv_crm,
+        cross_sell,
         forecast,
         habits,
         profitability,
@@ -133,6 +136,14 @@ def runner(model: str, options: dict) -> Callable[[], object]:
         ),
         "adoption": lambda: adoption.run_adoption(
             weeks=options.get("weeks", 12), months=options.get("months", 12)
+        ),
+        "basket": lambda: cross_sell.run_cross_sell(
+            **{
+                k: options[k]
+                for k in ("days", "min_support", "min_confidence", "top_share", "max_length")
+                if options.get(k) is not None
+            },
+            write=write,
         ),
         "churn": lambda: churn.run_churn(write=write),
         "propensity": lambda: propensity.run_propensity(write=write),

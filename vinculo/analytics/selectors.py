@@ -120,6 +120,8 @@ RUN_COLUMNS: dict[str, Any] = {
     "label": gettext_lazy("Name"),
     "description": gettext_lazy("Description"),
     "traits": gettext_lazy("Traits"),
+    "level": gettext_lazy("Level"),
+    "sku": gettext_lazy("SKU"),
     "antecedent": gettext_lazy("If bought"),
     "consequent": gettext_lazy("Also bought"),
     "customers": gettext_lazy("Customers"),
@@ -551,7 +553,20 @@ def marketing() -> Dashboard:
             percent=("conversion_pct",),
         )
     )
-    d.add(run_table("basket", "rules", "rules", _("Products bought together (basket rules)")))
+    runs = latest_runs("basket")
+    rules = d.add(
+        run_table("basket", "rules", "rules", _("Bought together (basket rules)"), runs=runs)
+    )
+    rules.labels["level"] = {"category": _("Category"), "product": _("Product")}
+    d.add(
+        run_table(
+            "basket",
+            "cross_sell",
+            "cross_sell_products",
+            _("Cross-sell: products most often suggested to the most profitable customers"),
+            runs=runs,
+        )
+    )
     return d
 
 

@@ -33,6 +33,8 @@ from vinculo.customers.selectors import visible_customers
 from vinculo.sales.models import Lead
 
 CHURN_LIST = 50
+CROSS_SELL_LIST = 50
+CROSS_SELL = "cross_sell"  # the score key (analytics.cross_sell.SCORE)
 COHORT_MONTHS = 12
 CLV_SAMPLE = 200_000  # customers read for the CLV histogram at most
 
@@ -93,7 +95,7 @@ def customer_value(*, user) -> Dashboard:
             FROM mart_customer_360 GROUP BY 1, 2 ORDER BY margin DESC, 1, 2 LIMIT 20
             """,
         )
-    runs = latest_runs("rfm", "clusters", "profitability", "churn", "clv")
+    runs = latest_runs("rfm", "clusters", "profitability", "churn", "clv", "basket")
     rfm_run = runs["rfm"]
     d.series["rfm"] = _rfm_grid_from_scores() if rfm_run else rfm_from_warehouse
     d.notes["rfm_source"] = (
@@ -139,6 +141,7 @@ def customer_value(*, user) -> Dashboard:
     if runs["clv"] is None and not d.series["clv"]:
         d.notes["clv"] = run_hint("clv")
     d.add(_churn_table(user, ran=runs["churn"] is not None))
+    d.add(_cross_sell_table(user, run=runs["basket"]))
     d.add(run_table("rfm", "segments", "segments", _("RFM segments"), runs=runs))
     d.add(run_table("clusters", "clusters", "clusters", _("Clusters"), "segments", runs=runs))
     profitable = run_table(
@@ -281,6 +284,63 @@ def _churn_table(user, *, ran: bool) -> Table:
         percent=("risk_pct",),
         text={"reasons": reasons_text},
     )
+
+
+def _cross_sell_table(user, *, run) -> Table:
+    """The most profitable customers ``user`` may see with the products the last basket run
+    suggests to them (what they have not bought and their purchases predict)."""
+    columns = [
+        ("customer_id", _("Customer number")),
+        ("name", _("Customer")),
+        ("owner", _("Owner")),
+        ("net_contribution", _("Net contribution")),
+        ("product", _("Suggested product")),
+        ("confidence_pct", _("Confidence %")),
+        ("because", _("Because they bought")),
+        ("also", _("Also likely")),
+    ]
+    title = _("Cross-sell: what the most profitable customers do not buy yet (top %(n)s)") % {
+        "n": CROSS_SELL_LIST
+    }
+    if run is None:
+        return Table("cross_sell", title, columns, [], run_hint("basket"))
+    cross = KeyTransform(CROSS_SELL, "scores")
+    qs = (
+        visible_customers(user)
+        .filter(scores__has_key=CROSS_SELL)
+        .annotate(net=Cast(KeyTextTransform("net_contribution", cross), FloatField()))
+        .filter(~Q(net=None))
+        .select_related("owner")
+        .order_by("-net", "pk")[:CROSS_SELL_LIST]
+    )
+    out = []
+    for c in qs:
+        score = (c.scores or {}).get(CROSS_SELL) or {}
+        out.append(
+            {
+                "customer_id": c.pk,
+                "name": c.name,
+                "owner": str(c.owner) if c.owner else NONE,
+                "net_contribution": c.net,
+                "product": score.get("label") or NONE,
+                "confidence_pct": round(100 * float(score.get("confidence") or 0), 1),
+                "because": score.get("because") or [],
+                "also": score.get("also") or [],
+            }
+        )
+    return Table(
+        "cross_sell",
+        title,
+        columns,
+        out,
+        _("No customer you can see has a cross-sell suggestion."),
+        percent=("confidence_pct",),
+        text={"because": _names_text, "also": _names_text},
+    )
+
+
+def _names_text(names, localize: bool) -> str:
+    return ", ".join(str(n) for n in names or [])
 
 
 def reasons_text(reasons, localize: bool) -> str:

@@ -21,6 +21,7 @@ TITLES = {
     "churn": _("Churn risk"),
     "nbo": _("Next best offer"),
     "clv": _("Lifetime value"),
+    "cross_sell": _("Cross-sell"),
 }
 # Keys that make the headline, in order of preference; the first present wins.
 HEADLINE_KEYS = (
@@ -35,7 +36,7 @@ HEADLINE_KEYS = (
     "cluster",
     "changed",
 )
-PERCENT_KEYS = {"p", "p_alive", "share", "probability", "margin_pct"}
+PERCENT_KEYS = {"p", "p_alive", "share", "probability", "margin_pct", "confidence"}
 HIDDEN_KEYS = {"as_of", "run", "version"}
 LABELS = {
     "p": _("probability"),
@@ -49,6 +50,11 @@ LABELS = {
     "net": _("net contribution"),
     "margin": _("margin"),
     "revenue": _("revenue"),
+    "confidence": _("confidence"),
+    "lift": _("lift"),
+    "because": _("because they bought"),
+    "also": _("also likely"),
+    "net_contribution": _("net contribution"),
 }
 
 

@@ -513,6 +513,47 @@ def note_contact(*, customer_id: int, at: dt.datetime | None = None) -> None:
     ).update(last_contact_at=at)
 
 
+def _check_score_name(model: str) -> None:
+    if not model or not model.replace("_", "").isalnum():
+        raise ValidationError(_("A score name has only letters, digits and underscores."))
+
+
+def clear_scores(*, model: str, keep: Iterable[int] = (), batch: int = 500) -> int:
+    """Take ``Customer.scores[model]`` away from every customer who has it, except the ids in
+    ``keep`` (a model whose new run scores fewer customers than the last one); other models'
+    scores stay. Returns how many customers lost it. Like ``write_scores``: no audit row, and
+    ``version`` and ``updated_at`` do not move."""
+    _check_score_name(model)
+    keep = set(keep)
+    ids = sorted(
+        pk
+        for pk in Customer.objects.filter(scores__has_key=model).values_list("pk", flat=True)
+        if pk not in keep
+    )
+    db = router.db_for_write(Customer)
+    table = connections[db].ops.quote_name(Customer._meta.db_table)
+    id_col = connections[db].ops.quote_name(Customer._meta.pk.column)
+    postgres = connections[db].vendor == "postgresql"
+    cleared = 0
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        with transaction.atomic(using=db), connections[db].cursor() as cursor:
+            if postgres:
+                cursor.execute(
+                    f"UPDATE {table} SET scores = scores - %s::text WHERE {id_col} = ANY(%s)",
+                    [model, chunk],
+                )
+            else:
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"UPDATE {table} SET scores = json_remove(scores, %s) "
+                    f"WHERE {id_col} IN ({marks})",
+                    [f'$."{model}"', *chunk],
+                )
+            cleared += max(cursor.rowcount, 0)
+    return cleared
+
+
 def write_scores(*, model: str, scores: Mapping[int, Any], batch: int = 5000) -> int:
     """Store analytics results under ``Customer.scores[model]`` for the given customer ids and
     return how many customers were written. Other models' scores are kept.
@@ -526,8 +567,7 @@ def write_scores(*, model: str, scores: Mapping[int, Any], batch: int = 5000) ->
     back with ``bulk_update``: at 1M customers that round trip took minutes per model (a
     2,000-row ``CASE WHEN`` per batch), and a concurrent run of another model could not
     lose its key between the read and the write."""
-    if not model or not model.replace("_", "").isalnum():
-        raise ValidationError(_("A score name has only letters, digits and underscores."))
+    _check_score_name(model)
     ids = sorted(scores)
     db = router.db_for_write(Customer)
     table = connections[db].ops.quote_name(Customer._meta.db_table)

@@ -53,14 +53,27 @@ class Command(BaseCommand):
             "--discount-rate", type=float, default=0.10, help=_("yearly rate (default 0.10)")
         )
         c.add_argument("--predictions-out", help=_("CSV with one row per customer"))
-        b = sub.add_parser("basket", help=_("frequent itemsets and association rules"))
-        source = b.add_mutually_exclusive_group(required=True)
+        b = sub.add_parser(
+            "basket",
+            help=_(
+                "frequent itemsets and association rules: of a file, or of the CRM's orders "
+                "with cross-sell lists for the most profitable customers"
+            ),
+        )
+        source = b.add_mutually_exclusive_group()
         source.add_argument("--baskets", help=_("one basket a line, items separated by commas"))
         source.add_argument("--transactions", help=_("CSV: basket_id,item"))
-        b.add_argument("--min-support", type=float, required=True)
-        b.add_argument("--min-confidence", type=float, required=True)
-        b.add_argument("--max-length", type=int, default=10, help=_("largest itemset (10)"))
+        b.add_argument("--min-support", type=float, help=_("required with a file"))
+        b.add_argument("--min-confidence", type=float, help=_("required with a file"))
+        b.add_argument("--max-length", type=int, help=_("largest itemset (10; CRM orders: 3)"))
         b.add_argument("--rules-out", help=_("CSV of the rules"))
+        b.add_argument("--days", type=int, help=_("CRM orders: of the last N days (730)"))
+        b.add_argument(
+            "--top-share",
+            type=float,
+            help=_("CRM orders: share of buyers, most profitable first, given lists (0.2)"),
+        )
+        b.add_argument("--dry-run", action="store_true", help=_("CRM orders: write no scores"))
         cli_models.add_parsers(sub)  # rfm, clusters, ... all: the warehouse models
         cli_predict.add_parsers(sub)  # churn, propensity, forecast, clv-crm
 
@@ -112,6 +125,15 @@ class Command(BaseCommand):
             writer.writerows(columns)
 
     def _basket(self, opts) -> dict:
+        if not (opts["baskets"] or opts["transactions"]):
+            return self._crm_basket(opts)
+        for name in ("min_support", "min_confidence"):
+            if opts[name] is None:
+                raise CommandError(
+                    _("--%(option)s is required with --baskets or --transactions.")
+                    % {"option": name.replace("_", "-")},
+                    returncode=BAD_INPUT,
+                )
         if opts["baskets"]:
             baskets = transactions.read_basket_lines(opts["baskets"])
         else:
@@ -120,10 +142,23 @@ class Command(BaseCommand):
             baskets,
             min_support=opts["min_support"],
             min_confidence=opts["min_confidence"],
-            max_length=opts["max_length"],
+            max_length=opts["max_length"] or 10,
         )
         report = result.report()
         if opts["rules_out"]:
             basket.write_rules(result, Path(opts["rules_out"]))
             report["rules_out"] = opts["rules_out"]
         return report
+
+    def _crm_basket(self, opts) -> dict:
+        """The rules of the CRM's orders (warehouse) and the cross-sell lists: one run."""
+        if opts["rules_out"]:
+            raise CommandError(
+                _(
+                    "--rules-out goes with --baskets or --transactions; the CRM's rules are kept "
+                    "with the run (marketing dashboard)."
+                ),
+                returncode=BAD_INPUT,
+            )
+        cli_models.runner("basket", opts)()
+        return cli_models.run_report("basket")

@@ -56,8 +56,10 @@ def products_fixture(admin):
 def buy(
     customer, product, days_ago: float, *, qty: int = 1, channel: str = "web", status="delivered"
 ):
-    """An order of ``qty`` × ``product`` placed ``days_ago`` days before AS_OF (no tax)."""
-    amount = product.price * qty
+    """An order of ``qty`` × ``product`` (or one line of ``qty`` × each of a list of
+    products) placed ``days_ago`` days before AS_OF (no tax)."""
+    products = product if isinstance(product, list | tuple) else [product]
+    amount = sum(p.price * qty for p in products)
     order = Order.objects.create(
         number=f"T{next(_numbers):06d}",
         customer=customer,
@@ -67,16 +69,17 @@ def buy(
         total=amount,
         ordered_at=at(days_ago),
     )
-    OrderLine.objects.create(
-        order=order,
-        product=product,
-        sku=product.sku,
-        name=product.name,
-        quantity=qty,
-        unit_price=product.price,
-        unit_cost=product.cost,
-        total=amount,
-    )
+    for p in products:
+        OrderLine.objects.create(
+            order=order,
+            product=p,
+            sku=p.sku,
+            name=p.name,
+            quantity=qty,
+            unit_price=p.price,
+            unit_cost=p.cost,
+            total=p.price * qty,
+        )
     return order
 
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tests.analytics.segdata import (  # noqa: F401
-    at,
+    buy,
     customer,
     products_fixture,
     refresh,
@@ -24,35 +24,6 @@ from vinculo.analytics.models import ModelRun
 from vinculo.core.errors import ValidationError
 from vinculo.customers.models import Customer
 from vinculo.sales import catalog
-from vinculo.sales.models import Order, OrderLine
-
-_numbers = iter(range(1, 10_000))
-
-
-def order(who, products, days_ago: float):
-    """One delivered order with one line per product, ``days_ago`` days before AS_OF."""
-    total = sum(p.price for p in products)
-    o = Order.objects.create(
-        number=f"X{next(_numbers):06d}",
-        customer=who,
-        channel="web",
-        status="delivered",
-        subtotal=total,
-        total=total,
-        ordered_at=at(days_ago),
-    )
-    for p in products:
-        OrderLine.objects.create(
-            order=o,
-            product=p,
-            sku=p.sku,
-            name=p.name,
-            quantity=1,
-            unit_price=p.price,
-            unit_cost=p.cost,
-            total=p.price,
-        )
-    return o
 
 
 @pytest.fixture
@@ -65,14 +36,14 @@ def shop(products, admin):
         actor=admin, sku="OLD", name="Old book", price="10", cost="5", category_id=b.category_id
     )
     for i in range(8):
-        order(customer(name=f"Pair {i}"), [g, b, old] if i < 2 else [g, b], 30 + i)
+        buy(customer(name=f"Pair {i}"), [g, b, old] if i < 2 else [g, b], 30 + i)
     rich = customer(name="Rich")
     for i in range(5):
-        order(rich, [g], 10 + 20 * i)
+        buy(rich, g, 10 + 20 * i)
     poor = customer(name="Poor")
-    order(poor, [g], 40)
+    buy(poor, g, 40)
     for i in range(4):
-        order(customer(name=f"Tech {i}"), [t], 50 + i)
+        buy(customer(name=f"Tech {i}"), t, 50 + i)
     # Sold no more: it must never be suggested, though its rule holds.
     old.active = False
     old.save(update_fields=["active"])

@@ -513,6 +513,18 @@ def note_contact(*, customer_id: int, at: dt.datetime | None = None) -> None:
     ).update(last_contact_at=at)
 
 
+def _scores_target() -> tuple[str, str, str, bool]:
+    """The database alias, quoted table and id column of the customers, and whether the
+    database is PostgreSQL: what the scores' raw statements need."""
+    db = router.db_for_write(Customer)
+    ops = connections[db].ops
+    table, id_col = (
+        ops.quote_name(Customer._meta.db_table),
+        ops.quote_name(Customer._meta.pk.column),
+    )
+    return db, table, id_col, connections[db].vendor == "postgresql"
+
+
 def _check_score_name(model: str) -> None:
     if not model or not model.replace("_", "").isalnum():
         raise ValidationError(_("A score name has only letters, digits and underscores."))
@@ -530,10 +542,7 @@ def clear_scores(*, model: str, keep: Iterable[int] = (), batch: int = 500) -> i
         for pk in Customer.objects.filter(scores__has_key=model).values_list("pk", flat=True)
         if pk not in keep
     )
-    db = router.db_for_write(Customer)
-    table = connections[db].ops.quote_name(Customer._meta.db_table)
-    id_col = connections[db].ops.quote_name(Customer._meta.pk.column)
-    postgres = connections[db].vendor == "postgresql"
+    db, table, id_col, postgres = _scores_target()
     cleared = 0
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
@@ -569,10 +578,7 @@ def write_scores(*, model: str, scores: Mapping[int, Any], batch: int = 5000) ->
     lose its key between the read and the write."""
     _check_score_name(model)
     ids = sorted(scores)
-    db = router.db_for_write(Customer)
-    table = connections[db].ops.quote_name(Customer._meta.db_table)
-    id_col = connections[db].ops.quote_name(Customer._meta.pk.column)
-    postgres = connections[db].vendor == "postgresql"
+    db, table, id_col, postgres = _scores_target()
     written = 0
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]

@@ -17,12 +17,12 @@ from functools import cached_property
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.formats import date_format, number_format
+from django.utils.formats import number_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, ngettext
 
-from vinculo.core.fast import GroupedAmount, Timesince
+from vinculo.core.fast import GroupedAmount, Timesince, fast_date_format
 from vinculo.customers.selectors import visibility_branches
 from vinculo.sales.models import Opportunity, Stage
 from vinculo.sales.selectors import visible_opportunities, with_stage_entered_at
@@ -293,8 +293,8 @@ def _card_rows(scope: _Scope, stages: list[Stage], *, offset: int, limit: int) -
 class _Formatter:
     """Per-card values as the template shows them. The localised filters cost 15-20 µs a
     call (translation and format lookups each time): here the formats are looked up once per
-    page, each distinct date is formatted once, and ages and amounts go through
-    core.fast's Timesince and GroupedAmount (Django's text, a fraction of the cost)."""
+    page, each distinct date is formatted once (``fast_date_format``), and ages and amounts go
+    through core.fast's Timesince and GroupedAmount (Django's text, a fraction of the cost)."""
 
     def __init__(self, owners: dict[int, str]):
         self.owners = owners
@@ -311,7 +311,7 @@ class _Formatter:
         else:
             close_text = self.dates.get(close)
             if close_text is None:
-                close_text = self.dates[close] = date_format(close, "SHORT_DATE_FORMAT")
+                close_text = self.dates[close] = fast_date_format(close, "SHORT_DATE_FORMAT")
         age = ""
         if entered:
             age = self.age_label % {"age": self.since(entered)}

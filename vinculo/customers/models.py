@@ -117,6 +117,11 @@ class Customer(VersionedModel):
             models.Index(fields=["owner", "name"]),
             models.Index(fields=["team", "name"]),
             models.Index(fields=["stage", "name"]),
+            # A rep's list filtered by stage: each visibility branch reads its stage's rows
+            # in name order (selectors.customer_page) instead of walking every customer at
+            # that stage checking the owner ("customer" + Madrid at 1M: 1.8 -> 0.2 ms).
+            models.Index(fields=["owner", "stage", "name"], name="customer_owner_stage_name"),
+            models.Index(fields=["team", "stage", "name"], name="customer_team_stage_name"),
             models.Index(fields=["city"]),
             models.Index(fields=["-last_contact_at"]),
             models.Index(fields=["-created_at"]),

@@ -31,7 +31,7 @@ from scipy import sparse
 
 from vinculo.analytics import basket, profitability, warehouse
 from vinculo.analytics import segmentation as seg
-from vinculo.analytics.runs import model_run
+from vinculo.analytics.runs import model_run, publish_scores
 from vinculo.core.errors import ValidationError
 
 SCORE = "cross_sell"
@@ -97,16 +97,8 @@ def rule_table(
 
 def most_profitable(top_share: float) -> pd.Series:
     """Net contribution of the top ``top_share`` of buyers with a positive one, by id."""
-    df = seg.customers_frame("customer_id, margin, orders").set_index("customer_id")
-    df = df[df["orders"] > 0]
-    if df.empty:
-        return pd.Series(dtype=float)
-    service, _note = profitability.service_costs(cost_per_case=profitability.COST_PER_CASE)
-    net = (
-        df["margin"].astype(float)
-        - service.reindex(df.index).fillna(0.0)
-        - profitability.marketing_costs().reindex(df.index).fillna(0.0)
-    )
+    df, _note = profitability.contribution()
+    net = df.loc[df["orders"] > 0, "net_contribution"]
     net = net[net > 0].sort_values(ascending=False, kind="stable")
     return net.head(max(1, int(np.ceil(len(net) * top_share))) if len(net) else 0)
 
@@ -209,6 +201,7 @@ def run_cross_sell(
         products = warehouse.query_frame("SELECT product_id, sku, name, active FROM dim_product")
         products["item"] = products["product_id"].astype(str)
         names = dict(zip(products["item"], products["name"].astype(str), strict=True))
+        skus = dict(zip(products["item"], products["sku"].astype(str), strict=True))
         mined = {
             level: basket.mine_rules(
                 baskets_of(lines, column),
@@ -224,15 +217,14 @@ def run_cross_sell(
         owned["item"] = owned["item"].astype(str)
         sellable = set(products.loc[products["active"].fillna(False).astype(bool), "item"])
         found = suggestions(mined["product"], owned, sellable)
-        scores = _scores(found, mined["product"], top, products, names, as_of, run.version)
+        scores = _scores(found, mined["product"], top, names, skus, as_of, run.version)
         run.metrics = {
             "baskets": mined["product"].n_baskets,
             **{level: result.report() for level, result in mined.items()},
             "profitable_customers": len(top),
             "customers_with_suggestions": len(scores),
         }
-        first = Counter(s["product_id"] for s in scores.values())
-        by_id = products.set_index("product_id")
+        first = Counter((s["label"], s["sku"]) for s in scores.values())
         run.summary = {
             "rules": [
                 row
@@ -240,21 +232,16 @@ def run_cross_sell(
                 for row in rule_table(result, level, names, TOP_RULES[level])
             ],
             "cross_sell": [
-                {
-                    "label": str(by_id.at[pid, "name"]),
-                    "sku": str(by_id.at[pid, "sku"]),
-                    "customers": n,
-                }
-                for pid, n in first.most_common(TOP_PRODUCTS)
+                {"label": label, "sku": sku, "customers": n}
+                for (label, sku), n in first.most_common(TOP_PRODUCTS)
             ],
         }
         run.customers_scored = _publish(scores) if write else 0
     return CrossSellResult(run.pk, run.version, run.metrics, run.summary, scores)
 
 
-def _scores(found, result, top, products, names, as_of, version) -> dict[int, dict]:
+def _scores(found, result, top, names, skus, as_of, version) -> dict[int, dict]:
     """Per customer: the best suggestion as the headline, the rule behind it, the others."""
-    sku = dict(zip(products["item"], products["sku"].astype(str), strict=True))
     out: dict[int, dict] = {}
     for cid, group in found.groupby("customer_id", sort=False):
         rows = list(group.itertuples(index=False))
@@ -268,7 +255,7 @@ def _scores(found, result, top, products, names, as_of, version) -> dict[int, di
             "also": [names.get(r.item, r.item) for r in rows[1:]],
             "net_contribution": seg.r2(top.get(cid, 0.0)),
             "product_id": int(best.item),
-            "sku": sku.get(best.item, ""),
+            "sku": skus.get(best.item, ""),
             "as_of": as_of.isoformat(),
             "run": version,
         }
@@ -277,7 +264,6 @@ def _scores(found, result, top, products, names, as_of, version) -> dict[int, di
 
 def _publish(scores: dict[int, dict]) -> int:
     """Write this run's lists and take the key away from customers who no longer get one."""
-    from vinculo.analytics.runs import publish_scores
     from vinculo.customers.services import clear_scores
 
     clear_scores(model=SCORE, keep=set(scores))

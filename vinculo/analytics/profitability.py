@@ -58,6 +58,18 @@ def marketing_costs() -> pd.Series:
     return df.set_index("customer_id")["v"].astype(float)
 
 
+def contribution(*, cost_per_case: float = COST_PER_CASE) -> tuple[pd.DataFrame, str]:
+    """Per customer (indexed by id): revenue, margin, orders, service_cost, marketing_cost and
+    net_contribution (margin − service cost − marketing cost), with the service-cost note."""
+    df = seg.customers_frame("customer_id, revenue, margin, orders").set_index("customer_id")
+    df = df.astype({"revenue": float, "margin": float})
+    service, note = service_costs(cost_per_case=cost_per_case)
+    df["service_cost"] = service.reindex(df.index).fillna(0.0)
+    df["marketing_cost"] = marketing_costs().reindex(df.index).fillna(0.0)
+    df["net_contribution"] = df["margin"] - df["service_cost"] - df["marketing_cost"]
+    return df, note
+
+
 @dataclass
 class ProfitabilityResult:
     frame: pd.DataFrame  # one row per customer
@@ -69,12 +81,7 @@ class ProfitabilityResult:
 def compute(*, cost_per_case: float = COST_PER_CASE) -> ProfitabilityResult:
     """Per-customer and per-segment contribution (reads the warehouse; RFM and clusters are
     computed in the same pass so the segments match the data)."""
-    df = seg.customers_frame("customer_id, revenue, margin, orders").set_index("customer_id")
-    df = df.astype({"revenue": float, "margin": float})
-    service, note = service_costs(cost_per_case=cost_per_case)
-    df["service_cost"] = service.reindex(df.index).fillna(0.0)
-    df["marketing_cost"] = marketing_costs().reindex(df.index).fillna(0.0)
-    df["net_contribution"] = df["margin"] - df["service_cost"] - df["marketing_cost"]
+    df, note = contribution(cost_per_case=cost_per_case)
     buyers, _excluded = seg.buyers_frame()
     if buyers.empty:
         df["rfm_segment"], df["cluster"] = "", -1

@@ -229,6 +229,20 @@ def _clv_values() -> list[float]:
     return out
 
 
+def _top_scored(user, model: str, key, n: int) -> list[tuple[Any, dict]]:
+    """The ``n`` customers ``user`` may see with the highest ``key`` (an expression on their
+    ``model`` score; customers without it left out), each with that score (owner loaded)."""
+    qs = (
+        visible_customers(user)
+        .filter(scores__has_key=model)
+        .annotate(rank_key=key)
+        .filter(~Q(rank_key=None))
+        .select_related("owner")
+        .order_by("-rank_key", "pk")[:n]
+    )
+    return [(c, (c.scores or {}).get(model) or {}) for c in qs]
+
+
 CHURN_BANDS = {
     "high": pgettext_lazy("churn risk", "High"),
     "medium": pgettext_lazy("churn risk", "Medium"),
@@ -253,23 +267,14 @@ def _churn_table(user, *, ran: bool) -> Table:
         Cast(KeyTextTransform("p", churn), FloatField()),
         Cast(KeyTextTransform("risk", churn), FloatField()),
     )
-    qs = (
-        visible_customers(user)
-        .filter(scores__has_key="churn")
-        .annotate(risk=risk)
-        .filter(~Q(risk=None))
-        .select_related("owner")
-        .order_by("-risk", "pk")[:CHURN_LIST]
-    )
     out = []
-    for c in qs:
-        score = (c.scores or {}).get("churn") or {}
+    for c, score in _top_scored(user, "churn", risk, CHURN_LIST):
         out.append(
             {
                 "customer_id": c.pk,
                 "name": c.name,
                 "owner": str(c.owner) if c.owner else NONE,
-                "risk_pct": round(100 * c.risk, 1),
+                "risk_pct": round(100 * c.rank_key, 1),
                 "band": score.get("band") or NONE,
                 "reasons": score.get("reasons"),
             }
@@ -304,24 +309,17 @@ def _cross_sell_table(user, *, run) -> Table:
     }
     if run is None:
         return Table("cross_sell", title, columns, [], run_hint("basket"))
-    cross = KeyTransform(CROSS_SELL, "scores")
-    qs = (
-        visible_customers(user)
-        .filter(scores__has_key=CROSS_SELL)
-        .annotate(net=Cast(KeyTextTransform("net_contribution", cross), FloatField()))
-        .filter(~Q(net=None))
-        .select_related("owner")
-        .order_by("-net", "pk")[:CROSS_SELL_LIST]
+    net = Cast(
+        KeyTextTransform("net_contribution", KeyTransform(CROSS_SELL, "scores")), FloatField()
     )
     out = []
-    for c in qs:
-        score = (c.scores or {}).get(CROSS_SELL) or {}
+    for c, score in _top_scored(user, CROSS_SELL, net, CROSS_SELL_LIST):
         out.append(
             {
                 "customer_id": c.pk,
                 "name": c.name,
                 "owner": str(c.owner) if c.owner else NONE,
-                "net_contribution": c.net,
+                "net_contribution": c.rank_key,
                 "product": score.get("label") or NONE,
                 "confidence_pct": round(100 * float(score.get("confidence") or 0), 1),
                 "because": score.get("because") or [],

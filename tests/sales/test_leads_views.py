@@ -457,6 +457,20 @@ def test_rescoring_job_updates_open_leads_only(rep, db):
     assert closed.score == 0 and closed.scored_at is None
 
 
+def test_rescoring_command_in_the_background_queues_and_leaves_scores(rep, db_tasks, capsys):
+    from django_tasks_db.models import DBTaskResult
+
+    LeadScoringRule.objects.create(
+        label="Spain", field="country", operator="eq", value="ES", points=10
+    )
+    lead = make_lead(rep)
+    call_command("rescore_leads", "--background")
+    assert "Queued: the task worker will re-score the open leads." in capsys.readouterr().out
+    assert DBTaskResult.objects.filter(task_path__endswith="rescore_leads_task").count() == 1
+    lead.refresh_from_db()
+    assert lead.scored_at is None  # queued, not done here
+
+
 def test_rescore_button_queues_the_task(client_for, manager, db_tasks):
     from django_tasks_db.models import DBTaskResult
 

@@ -14,6 +14,7 @@ from vinculo.analytics import warehouse
 from vinculo.analytics.warehouse.etl import DEFAULT_CHUNK
 from vinculo.analytics.warehouse.loading import LOADERS
 from vinculo.core.errors import DomainError
+from vinculo.core.management.background import add_background_option, queue
 
 
 class Command(BaseCommand):
@@ -29,9 +30,7 @@ class Command(BaseCommand):
             "--as-of", default=None, help="day recency/tenure count to (YYYY-MM-DD; default today)"
         )
         refresh.add_argument("--quiet", action="store_true", help="no progress bar")
-        refresh.add_argument(
-            "--background", action="store_true", help="queue the refresh task for the worker"
-        )
+        add_background_option(refresh, help="queue the refresh task for the worker")
         sub.add_parser("status", help="watermark and row count of each source")
 
     def handle(self, *args, **opts):
@@ -54,9 +53,12 @@ class Command(BaseCommand):
         if opts["background"]:
             from vinculo.analytics.tasks import refresh_warehouse_task
 
-            refresh_warehouse_task.enqueue(full=opts["full"])
-            self.stdout.write(_("Warehouse refresh queued for the worker."))
-            return
+            return queue(
+                self,
+                refresh_warehouse_task,
+                full=opts["full"],
+                message=_("Warehouse refresh queued for the worker."),
+            )
         kwargs = {
             "full": opts["full"],
             "as_of": as_of,

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from vinculo.core.errors import Conflict, ValidationError
 from vinculo.core.models import AuditEntry
-from vinculo.customers import services as customer_services
 from vinculo.interactions.models import Interaction
 from vinculo.sales import catalog, quote_changes, quotes
 from vinculo.sales.models import Order, Promotion, Quote
@@ -31,17 +30,6 @@ def product(admin):
 def lamp(admin):
     return catalog.create_product(
         actor=admin, sku="LAMP", name="Lamp", price="40.00", stock_on_hand=10
-    )
-
-
-@pytest.fixture
-def customer(rep):
-    return customer_services.create_customer(
-        actor=rep,
-        first_name="Íñigo",
-        last_name="Peña",
-        emails=["inigo@example.es"],
-        owner_id=rep.pk,
     )
 
 

@@ -39,13 +39,6 @@ def chair(admin):
     )
 
 
-@pytest.fixture
-def customer(rep):
-    return customer_services.create_customer(
-        actor=rep, first_name="Lucía", last_name="Gómez", emails=["l@example.es"], owner_id=rep.pk
-    )
-
-
 def make(rep, customer, product, status=None, **kwargs) -> Quote:
     quote = quotes.create_quote(
         actor=rep, customer_id=customer.pk, lines=[CartLine(product.pk, 1)], **kwargs

@@ -10,7 +10,6 @@ import pytest
 from pypdf import PdfReader
 
 from tests.customers.factories import CustomerFactory
-from vinculo.customers import services as customer_services
 from vinculo.interactions.models import Interaction
 from vinculo.sales import catalog, pipelines, quotes
 from vinculo.sales.models import Order, Promotion, Quote
@@ -35,17 +34,6 @@ def pdf_text(data: bytes) -> str:
 def product(admin):
     return catalog.create_product(
         actor=admin, sku="DESK", name="Standing desk", price="500", stock_on_hand=10
-    )
-
-
-@pytest.fixture
-def customer(rep):
-    return customer_services.create_customer(
-        actor=rep,
-        first_name="Lucía",
-        last_name="Gómez",
-        emails=["lucia@example.es"],
-        owner_id=rep.pk,
     )
 
 
@@ -158,14 +146,14 @@ def test_email_goes_to_primary_email_with_pdf_and_shows_sent(
     quote = make_quote(rep, customer, product)
     client = client_for(rep)
     confirm = client.get(f"{QUOTES}{quote.pk}/send/").content.decode()
-    assert 'value="lucia@example.es"' in confirm  # the recipient defaults to the primary email
+    assert 'value="inigo@example.es"' in confirm  # the recipient defaults to the primary email
     assert smtp_sink.messages == []  # asking is not sending
     with django_capture_on_commit_callbacks(execute=True):
-        resp = client.post(f"{QUOTES}{quote.pk}/send/", {"to_email": "lucia@example.es"})
+        resp = client.post(f"{QUOTES}{quote.pk}/send/", {"to_email": "inigo@example.es"})
     assert resp.status_code == 302
     assert len(smtp_sink.messages) == 1
     sent = smtp_sink.messages[0]
-    assert sent["to"] == ["lucia@example.es"]
+    assert sent["to"] == ["inigo@example.es"]
     pdf = next(sent["msg"].iter_attachments())
     assert pdf.get_content_type() == "application/pdf"
     assert quote.number in pdf_text(pdf.get_content())

@@ -6,7 +6,6 @@ from pypdf import PdfReader
 
 from tests.customers.factories import CustomerFactory
 from vinculo.core.errors import Conflict, ValidationError
-from vinculo.customers import services as customer_services
 from vinculo.interactions.models import Interaction
 from vinculo.sales import catalog, quotes
 from vinculo.sales.models import Order, Promotion, Quote
@@ -17,17 +16,6 @@ from vinculo.sales.pricing import CartLine
 def product(admin):
     return catalog.create_product(
         actor=admin, sku="SOFA", name="Sofá «Núñez»", price="499.90", stock_on_hand=10
-    )
-
-
-@pytest.fixture
-def customer(rep):
-    return customer_services.create_customer(
-        actor=rep,
-        first_name="Íñigo",
-        last_name="Peña",
-        emails=["inigo@example.es"],
-        owner_id=rep.pk,
     )
 
 

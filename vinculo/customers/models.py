@@ -314,3 +314,43 @@ class ImportJob(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class CustomerWord(models.Model):
+    """One word of a live customer's search document, with what the list search sorts and
+    filters by: PostgreSQL's inverted index for the name-sorted list search (a word prefix is
+    a range of one btree index that also holds the name and the visibility columns, so the
+    matches are found, checked and sorted without reading customer rows). Kept by triggers on
+    ``customers_customer`` (``customers.search.PG_WORDS``); empty on SQLite, whose FTS5 table
+    does this job. Never written by the application (decision 0018)."""
+
+    # The primary key (customer_id, word) is the index the triggers delete a customer's words
+    # by. The customer is a plain id, not a relation: a merge moves every row related to the
+    # loser, and these rows are the triggers' to move (the loser's words go, the survivor's
+    # are rewritten with its own).
+    pk = models.CompositePrimaryKey("customer_id", "word")
+    customer_id = models.BigIntegerField()
+    word = models.TextField()
+    name = models.CharField(max_length=255)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "customer search word"
+
+    def __str__(self) -> str:
+        return f"{self.word} ({self.customer_id})"

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from vinculo.accounts.permissions import sees_all_customers
 from vinculo.core.errors import NotFound
 from vinculo.core.fast import compiled_rows
-from vinculo.customers.models import Customer, CustomField
+from vinculo.customers.models import Customer, CustomerWord, CustomField
 
 
 def managed_team_ids(user) -> list[int]:
@@ -260,6 +260,10 @@ def customer_page(user, f: CustomerFilters, *, offset: int, limit: int) -> list[
             rows = _listed(Customer.objects.filter(pk__in=page)).in_bulk()
             return [rows[pk] for pk in page]
         if search.backend() == "trigram":
+            page = _word_page(user, f, offset=offset, end=end)
+            if page is not None:
+                rows = _listed(Customer.objects.filter(pk__in=page)).in_bulk()
+                return [rows[pk] for pk in page if pk in rows]
             # PostgreSQL: the word index's matches, sorted (not an index walk): walking the
             # (owner, name) index checking each row took 0.6 s for a first name. Most recent
             # first, the planner may walk the primary key backwards instead, which it does
@@ -294,6 +298,41 @@ def customer_page(user, f: CustomerFilters, *, offset: int, limit: int) -> list[
         return []
     rows = _listed(Customer.objects.filter(pk__in=pks).order_by(*order))
     return list(rows[offset:end])
+
+
+# A one-word search's orders the word table answers, as its own columns.
+WORD_PAGE_ORDER = {
+    "recent": ("-customer_id",),
+    "name": ("name", "customer_id"),
+    "-name": ("-name", "customer_id"),
+}
+
+
+def _word_page(user, f: CustomerFilters, *, offset: int, end: int) -> list[int] | None:
+    """Ids ``offset``..``end`` of a one-word search (PostgreSQL), most recent or by name, from
+    the word table: the word's prefix is a range of an index that also holds each customer's
+    name, owner and team, so the matches are found, checked against the visibility rule and
+    sorted without reading a customer row ("garc" most recent first at 1M: 9.7 -> 1.0 ms;
+    "maria" by name 18 -> 5 ms). For a very common prefix ("ma") the planner walks the table's
+    primary key from the newest customer instead. ``None`` when the search has several words,
+    other filters or another order: the word index on the customer answers those (decision
+    0018)."""
+    from vinculo.customers import search
+
+    word = search.single_word(f.q)
+    order = WORD_PAGE_ORDER.get(f.sort)
+    if word is None or order is None or replace(f, q="", sort="") != CustomerFilters(sort=""):
+        return None
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    qs = CustomerWord.objects.filter(word__startswith=word)
+    visibility = visibility_q(user)
+    if visibility is not None:
+        qs = qs.filter(visibility)
+    # A customer with two words starting with the prefix is listed once (one name, one id).
+    fields = ("customer_id",) if f.sort == "recent" else ("name", "customer_id")
+    qs = qs.order_by(*order).values_list(*fields).distinct()
+    return [row[-1] for row in qs[offset:end]]
 
 
 def _page_of_ids(user, f: CustomerFilters, ids: list[int], *, offset: int, end: int) -> list:

@@ -877,8 +877,9 @@ def _index_range(first: int, last: int) -> None:
 
 class _bulk_mode:
     """SQLite: FTS triggers off (rows are indexed per batch by ``_index_range``) and
-    ``synchronous=OFF`` while seeding. PostgreSQL: for a large load, the trigram index is
-    dropped and built once at the end, which is much faster than updating it per row."""
+    ``synchronous=OFF`` while seeding. PostgreSQL: for a large load, the search indexes and
+    the word table's triggers are dropped, and the indexes and the word table built once at
+    the end, which is much faster than updating them per row."""
 
     def __init__(self, *, large: bool) -> None:
         self.large = large
@@ -899,6 +900,7 @@ class _bulk_mode:
             elif self.vendor == "postgresql" and self.large:
                 for name in search.PG_INDEX_NAMES:
                     cur.execute(f"DROP INDEX IF EXISTS {name}")
+                search.pg_words_suspend(cur)
         return self
 
     def __exit__(self, *exc):
@@ -912,10 +914,12 @@ class _bulk_mode:
             elif self.vendor == "postgresql":
                 if self.large:
                     search.pg_ensure(cur)
+                    search.pg_words_ensure(cur, fill=True)
                 # VACUUM (outside a transaction) also sets the visibility map, as autovacuum
                 # would soon after a real load: without it an index-only scan reads the table.
                 verb = "VACUUM (ANALYZE)" if self.tuned else "ANALYZE"
-                tables = ["customers_customer", "interactions_interaction", "interactions_task"]
+                tables = ["customers_customer", search.WORD_TABLE, "interactions_interaction"]
+                tables.append("interactions_task")
                 for table in [*tables, *sales_step.TABLES]:
                     cur.execute(f"{verb} {table}")
         return False

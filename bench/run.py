@@ -223,7 +223,7 @@ def page_cache_for(db: str, url: str, console) -> None:
     would have: drop the *other* benchmark database's files from the cache (both 1M databases
     do not fit in this machine's RAM together, and whichever was measured last evicted the
     other's pages), then read this one's files once so the first requests do not measure the
-    disk. Skipped when the files would not fit in 70 % of the available memory
+    disk. Skipped when the files would not fit in 85 % of the available memory
     (``BENCH_PAGE_CACHE=0`` skips it too)."""
     if os.environ.get("BENCH_PAGE_CACHE", "1") == "0" or not hasattr(os, "posix_fadvise"):
         return
@@ -242,7 +242,7 @@ def page_cache_for(db: str, url: str, console) -> None:
             os.close(fd)
     files = _database_files(db, url)
     size = sum(p.stat().st_size for p in files if p.exists())
-    if size > 0.7 * _available_memory():
+    if size > 0.85 * _available_memory():
         console.print(
             f"Page cache: dropped {dropped / 2**30:.1f} GB of the other database; "
             f"this one ({size / 2**30:.1f} GB) does not fit in memory, not read ahead."

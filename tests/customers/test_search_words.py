@@ -179,3 +179,19 @@ def test_a_bulk_load_rebuilds_the_word_table_once_at_the_end(rep):
     assert set(words(after)) == {"noa", "sol"}  # the triggers are back
     page = customer_page(rep, CustomerFilters(q="sol", sort="name"), offset=0, limit=51)
     assert [c.name for c in page] == ["Eva Sol", "Iker Sol", "Noa Sol"]
+
+
+def test_a_common_word_most_recent_first_is_read_from_the_customer_table(crowd, rep, monkeypatch):
+    from vinculo.core.process_cache import forget_all
+
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {search.WORD_TABLE}")
+    forget_all()
+    monkeypatch.setattr(search, "WORD_WALK_MIN", 20)  # "mar..." has dozens of entries here
+    recent = CustomerFilters(q="mar", sort="recent")
+    assert search.common_prefix("mar") and not search.common_prefix("zz")
+    assert _word_page(rep, recent, offset=0, end=51) is None
+    by_name = replace(recent, sort="name")
+    assert _word_page(rep, by_name, offset=0, end=51) == _reference(rep, by_name, 0, 51)
+    page = customer_page(rep, recent, offset=0, limit=51)
+    assert [c.pk for c in page] == _reference(rep, recent, 0, 51) and page

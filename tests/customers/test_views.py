@@ -378,6 +378,22 @@ def test_list_query_count_does_not_grow_with_rows(
 
 
 @pytest.mark.parametrize("n", [3, 30])
+@pytest.mark.parametrize("q", ["roble", "cliente roble"])
+def test_list_search_query_count_does_not_grow_with_matches(
+    n, q, rep, client_for, django_assert_max_num_queries
+):
+    Customer.objects.bulk_create(
+        Customer(name=f"Cliente {i} Roble", owner=rep, team=rep.team) for i in range(n)
+    )
+    client = client_for(rep)
+    client.get(LIST)  # warm the session
+    # One word: the ids from the search index, then the page's rows; two words: one query.
+    with django_assert_max_num_queries(9):
+        html = client.get(f"{LIST}?q={q}").content.decode()
+    assert len(row_names(html)) == n
+
+
+@pytest.mark.parametrize("n", [3, 30])
 def test_360_query_count_does_not_grow(n, rep, client_for, django_assert_max_num_queries):
     CustomField.objects.create(key="gender", label="Gender", type="choice", choices=["f", "m"])
     org = CustomerFactory(kind="organization", name="Acme", owner=rep, team=rep.team)

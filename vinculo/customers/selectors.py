@@ -313,16 +313,17 @@ def _word_page(user, f: CustomerFilters, *, offset: int, end: int) -> list[int] 
     the word table: the word's prefix is a range of an index that also holds each customer's
     name, owner and team, so the matches are found, checked against the visibility rule and
     sorted without reading a customer row ("garc" most recent first at 1M: 9.7 -> 1.0 ms;
-    "maria" by name 18 -> 5 ms). For a very common prefix ("ma") the planner walks the table's
-    primary key from the newest customer instead. ``None`` when the search has several words,
-    other filters or another order: the word index on the customer answers those (decision
-    0018)."""
+    "maria" by name 18 -> 5 ms). ``None`` when the search has several words, other filters or
+    another order, or asks for a common word most recent first: the customer table answers
+    those (decision 0018)."""
     from vinculo.customers import search
 
     word = search.single_word(f.q)
     order = WORD_PAGE_ORDER.get(f.sort)
     if word is None or order is None or replace(f, q="", sort="") != CustomerFilters(sort=""):
         return None
+    if f.sort == "recent" and search.common_prefix(word):
+        return None  # the customer table's newest rows hold a page of matches
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
     qs = CustomerWord.objects.filter(word__startswith=word)

@@ -124,6 +124,8 @@ def crowd(rep, rep_b, team_a):
             owner_id=owner.pk,
             team_id=owner.team_id if i % 5 else None,
         )
+    for _ in range(3):  # namesakes: the order falls back to the customer number
+        services.create_customer(actor=rep, first_name="Mara", last_name="Gil", owner_id=rep.pk)
 
 
 def _reference(user, f: CustomerFilters, offset: int, end: int) -> list[int]:

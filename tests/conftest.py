@@ -134,3 +134,24 @@ def _nothing_kept_from_another_test():
     process_cache.forget_all()
     yield
     process_cache.forget_all()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, and on PostgreSQL no session left on them at the end:
+    a pooled connection still open there (the live server's threads, the pool's idle ones)
+    made DROP DATABASE fail now and then, leaving a test_vinculo_* database behind."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock():
+        connection.close()
+        connection.close_pool()
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [connection.settings_dict["NAME"]],
+            )

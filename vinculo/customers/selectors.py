@@ -236,6 +236,13 @@ def _listed(qs: QuerySet[Customer]) -> QuerySet[Customer]:
     return qs.select_related("owner").only(*LIST_COLUMNS)
 
 
+def _listed_in_order(page: list[int]) -> list[Customer]:
+    """The list rows of the customers ``page`` names, in its order (one deleted meanwhile is
+    left out)."""
+    rows = _listed(Customer.objects.filter(pk__in=page)).in_bulk()
+    return [rows[pk] for pk in page if pk in rows]
+
+
 def customer_page(user, f: CustomerFilters, *, offset: int, limit: int) -> list[Customer]:
     """Rows ``offset``..``offset + limit`` of the customers ``user`` may see matching ``f``, in
     the list's order, with their owner.
@@ -249,21 +256,17 @@ def customer_page(user, f: CustomerFilters, *, offset: int, limit: int) -> list[
 
     end = offset + limit
     if f.q and f.sort == "recent" and search.backend() == "fts5":
-        page = _recent_matches(user, f, offset=offset, end=end)
-        rows = _listed(Customer.objects.filter(pk__in=page)).in_bulk()
-        return [rows[pk] for pk in page if pk in rows]
+        return _listed_in_order(_recent_matches(user, f, offset=offset, end=end))
     if f.q:
         ids = search.matching_ids(f.q)
         if ids is not None:
             # Few matches: read them by id and sort them, whatever the visibility rule.
             page = _page_of_ids(user, replace(f, q=""), ids, offset=offset, end=end)
-            rows = _listed(Customer.objects.filter(pk__in=page)).in_bulk()
-            return [rows[pk] for pk in page]
+            return _listed_in_order(page)
         if search.backend() == "trigram":
             page = _word_page(user, f, offset=offset, end=end)
             if page is not None:
-                rows = _listed(Customer.objects.filter(pk__in=page)).in_bulk()
-                return [rows[pk] for pk in page if pk in rows]
+                return _listed_in_order(page)
             # PostgreSQL: the word index's matches, sorted (not an index walk): walking the
             # (owner, name) index checking each row took 0.6 s for a first name. Most recent
             # first, the planner may walk the primary key backwards instead, which it does

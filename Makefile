@@ -48,7 +48,7 @@ demo-data: migrate ## load the demo dataset and logins, build the warehouse and 
 demo: demo-data ## install, migrate, load demo data, start web app + worker, print URL and logins
 	@echo ""
 	@echo "  Vínculo is starting at http://$(HOST):$(PORT)/"
-	@$(VINCULO) demo --print-logins
+	@$(VINCULO) demo --print-logins --url http://$(HOST):$(PORT)/
 	@echo "  (Ctrl-C stops the web app and the worker)"
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \

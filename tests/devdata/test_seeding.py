@@ -160,4 +160,12 @@ def test_print_logins_only_prints():
     out = StringIO()
     call_command("demo", print_logins=True, stdout=out)
     assert "vinculo-demo" in out.getvalue() and "rep2" in out.getvalue()
+    assert "Open http://127.0.0.1:8000/ and sign in" in out.getvalue()
     assert User.objects.count() == 0
+
+
+def test_print_logins_names_the_address_make_demo_serves_on():
+    # make demo PORT=8123 starts the web app on 8123: the hint must not send people to 8000.
+    out = StringIO()
+    call_command("demo", "--print-logins", "--url", "http://127.0.0.1:8123/", stdout=out)
+    assert "Open http://127.0.0.1:8123/ and sign in" in out.getvalue()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from vinculo.devdata import seeding
 from vinculo.devdata.management.commands.seed import seed_with_progress
+
+DEFAULT_URL = "http://127.0.0.1:8000/"
 
 
 class Command(BaseCommand):
@@ -18,10 +19,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--print-logins", action="store_true", help="only print the URL hint and the logins"
         )
+        parser.add_argument(
+            "--url", default=DEFAULT_URL, help=f"where the web app answers (default {DEFAULT_URL})"
+        )
 
     def handle(self, *args, **opts):
         if opts["print_logins"]:
-            self.print_logins()
+            self.print_logins(opts["url"])
             return
         quiet = opts["verbosity"] == 0
         staff = seeding.ensure_demo_staff()
@@ -39,11 +43,10 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Customers already present: nothing seeded.")
         if not quiet:
-            self.print_logins()
+            self.print_logins(opts["url"])
 
-    def print_logins(self) -> None:
-        host = getattr(settings, "VINCULO_DEMO_URL", "") or "http://127.0.0.1:8000/"
-        self.stdout.write(f"  Open {host} and sign in with one of these logins:")
+    def print_logins(self, url: str) -> None:
+        self.stdout.write(f"  Open {url} and sign in with one of these logins:")
         self.stdout.write("")
         self.stdout.write(f"  {'user':<10} {'password':<14} role")
         self.stdout.write(f"  {'-' * 10} {'-' * 14} {'-' * 24}")

@@ -116,7 +116,25 @@ def load(*, as_of: dt.date, lines: bool = True) -> Frames:
             frame = _optional(con, tables, candidates, date_columns, as_of)
             if frame is not None:
                 optional[name] = frame
+    _share_text(line_frame, "category")
+    _share_text(interactions, "channel", "outcome")
+    _share_text(customers, "source")
     return Frames(orders, line_frame, interactions, customers, optional, products)
+
+
+def _share_text(frame: pd.DataFrame, *columns: str) -> None:
+    """Make each text column hold one Python string per distinct value, shared by its rows,
+    instead of the one string per row the warehouse's result gives: the same values and
+    dtype, ~1 GB less held through a model run at 1M customers (9.3M order lines' and
+    5M interactions' few categories, channels and outcomes; decision 0010)."""
+    for column in columns:
+        values = frame[column].to_numpy(dtype=object)
+        codes, uniques = pd.factorize(values)
+        shared = np.asarray(uniques, dtype=object)
+        out = values.copy()  # missing values (None, NaN) stay what they were
+        found = codes >= 0
+        out[found] = shared[codes[found]]
+        frame[column] = out
 
 
 def _optional(con, tables, candidates, date_columns, as_of) -> pd.DataFrame | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -502,3 +503,12 @@ def test_360_reads_analytics_scores_in_words(admin, client_for):
     assert "RFM segment" in html and "<strong>at risk</strong>" in html
     assert "<strong>312.46</strong>" in html and "probability still active: 41 %" in html
     assert "run:" not in html  # bookkeeping keys stay hidden
+
+
+def test_list_dates_are_the_local_day(rep, client_for):
+    # 23:30 UTC on 1 March is already 2 March in Madrid (the display time zone).
+    late = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.UTC)
+    c = CustomerFactory(name="Noche Tardía", owner=rep, team=rep.team)
+    Customer.objects.filter(pk=c.pk).update(created_at=late, last_contact_at=None)
+    html = client_for(rep).get(f"{LIST}?sort=-created").content.decode()
+    assert '<time datetime="2026-03-02T00:30:00+01:00">' in html

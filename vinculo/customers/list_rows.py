@@ -35,9 +35,8 @@ DASH = "—"
 def _when(value, tz) -> str:
     if value is None:
         return DASH
-    # The page's time zone looked up once (timezone.localtime per value: 0.27 -> 0.03 ms for
-    # a page's 100 dates).
-    local = value.astimezone(tz) if timezone.is_aware(value) else value
+    # The page's time zone is looked up once, by the caller (0.27 -> 0.03 ms for 100 dates).
+    local = timezone.localtime(value, tz)
     return (
         f'<time datetime="{local.isoformat()}">'
         f"{escape(fast_date_format(local, 'SHORT_DATE_FORMAT'))}</time>"

@@ -318,11 +318,12 @@ class ImportJob(TimeStampedModel):
 
 class CustomerWord(models.Model):
     """One word of a live customer's search document, with what the list search sorts and
-    filters by: PostgreSQL's inverted index for the name-sorted list search (a word prefix is
-    a range of one btree index that also holds the name and the visibility columns, so the
-    matches are found, checked and sorted without reading customer rows). Kept by triggers on
-    ``customers_customer`` (``customers.search.PG_WORDS``); empty on SQLite, whose FTS5 table
-    does this job. Never written by the application (decision 0018)."""
+    filters by: PostgreSQL's inverted index for a one-word list search, most recent first or by
+    name (a word prefix is a range of one btree index that also holds the name and the
+    visibility columns, so the matches are found, checked and sorted without reading customer
+    rows). Kept by triggers on ``customers_customer`` (``customers.search.PG_WORDS_CREATE``);
+    empty on SQLite, whose FTS5 table does this job. Never written by the application
+    (decision 0018)."""
 
     # The primary key (customer_id, word) is the index the triggers delete a customer's words
     # by. The customer is a plain id, not a relation: a merge moves every row related to the

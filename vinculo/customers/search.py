@@ -494,10 +494,11 @@ PG_DROP = [
 
 # --- the word table (PostgreSQL) -----------------------------------------------------------
 # customers_customerword (models.CustomerWord): one row per word of each live customer's
-# search_words, with the customer's name, owner and team, kept by the triggers below. The
-# list search sorted by name reads a word prefix as a range of one btree index that holds the
-# name and the visibility columns too (an index-only scan), instead of visiting every match's
-# customer row to test its owner and read its name: "maria" (11k matches at 1M) 18 -> 5 ms.
+# search_words, with the customer's name, owner and team, kept by the triggers below. A
+# one-word list search (most recent first or by name; selectors._word_page) reads a word
+# prefix as a range of one btree index that holds the name and the visibility columns too (an
+# index-only scan), instead of visiting every match's customer row to test its owner and read
+# its name: "garc" most recent first at 1M 9.7 -> 1.0 ms, "maria" by name 18 -> 5 ms.
 # Decision 0018.
 
 WORD_TABLE = "customers_customerword"

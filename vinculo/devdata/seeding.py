@@ -918,8 +918,12 @@ class _bulk_mode:
                 # VACUUM (outside a transaction) also sets the visibility map, as autovacuum
                 # would soon after a real load: without it an index-only scan reads the table.
                 verb = "VACUUM (ANALYZE)" if self.tuned else "ANALYZE"
-                tables = ["customers_customer", search.WORD_TABLE, "interactions_interaction"]
-                tables.append("interactions_task")
+                tables = [
+                    "customers_customer",
+                    search.WORD_TABLE,
+                    "interactions_interaction",
+                    "interactions_task",
+                ]
                 for table in [*tables, *sales_step.TABLES]:
                     cur.execute(f"{verb} {table}")
         return False
